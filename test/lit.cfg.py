@@ -1,0 +1,33 @@
+# -*- Python -*-
+# lit configuration for attnc. The site config (generated into the build
+# directory) sets the paths; this file sets formats, substitutions, features.
+
+import os
+import shutil
+
+import lit.formats
+
+config.name = "attnc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".attn", ".mlir", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.attnc_obj_root, "test")
+
+path = [config.attnc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
+config.environment["PATH"] = os.pathsep.join(path)
+for var in ["HOME", "TMPDIR", "LANG", "LC_ALL"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%attnc_src", config.attnc_src_root))
+config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+cuda_root = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+config.substitutions.append(("%cuda_root", cuda_root))
+
+if shutil.which("ptxas") or os.path.exists(os.path.join(cuda_root, "bin", "ptxas")):
+    config.available_features.add("ptxas")
+if shutil.which("nvidia-smi"):
+    config.available_features.add("cuda-gpu")
