@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attnc/Frontend/Parse.h"
 #include "attnc/Frontend/Sema.h"
+#include "attnc/Frontend/Parse.h"
 
 #include "llvm/Support/Casting.h"
 

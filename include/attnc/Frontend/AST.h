@@ -129,9 +129,7 @@ public:
         indices(std::move(indices)) {}
   ExprPtr base;
   std::vector<ExprPtr> indices;
-  static bool classof(const Expr *e) {
-    return e->getKind() == Kind::Subscript;
-  }
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Subscript; }
 };
 
 /// `group.member`.
@@ -212,8 +210,8 @@ public:
 /// argmax, argmin, topk (param = k) and topp (param = mass).
 class ReduceExpr : public Expr {
 public:
-  ReduceExpr(Location loc, std::string op, std::string index,
-             Location indexLoc, ExprPtr extent, ExprPtr param, ExprPtr body)
+  ReduceExpr(Location loc, std::string op, std::string index, Location indexLoc,
+             ExprPtr extent, ExprPtr param, ExprPtr body)
       : Expr(Kind::Reduce, std::move(loc)), op(std::move(op)),
         index(std::move(index)), indexLoc(std::move(indexLoc)),
         extent(std::move(extent)), param(std::move(param)),
@@ -253,8 +251,7 @@ const char *toString(Normalizer::Kind kind);
 /// `attend j < M { score ...; mask ...; normalize ...; value ... }`.
 class AttendExpr : public Expr {
 public:
-  AttendExpr(Location loc, std::string index, Location indexLoc,
-             ExprPtr extent)
+  AttendExpr(Location loc, std::string index, Location indexLoc, ExprPtr extent)
       : Expr(Kind::Attend, std::move(loc)), index(std::move(index)),
         indexLoc(std::move(indexLoc)), extent(std::move(extent)) {}
   std::string index;
@@ -327,9 +324,7 @@ public:
   GroupTypeExpr(Location loc, std::vector<Member> members)
       : TypeExpr(Kind::Group, std::move(loc)), members(std::move(members)) {}
   std::vector<Member> members;
-  static bool classof(const TypeExpr *t) {
-    return t->getKind() == Kind::Group;
-  }
+  static bool classof(const TypeExpr *t) { return t->getKind() == Kind::Group; }
 };
 
 /// A use of a `type` alias.
@@ -338,9 +333,7 @@ public:
   NamedTypeExpr(Location loc, std::string name)
       : TypeExpr(Kind::Named, std::move(loc)), name(std::move(name)) {}
   std::string name;
-  static bool classof(const TypeExpr *t) {
-    return t->getKind() == Kind::Named;
-  }
+  static bool classof(const TypeExpr *t) { return t->getKind() == Kind::Named; }
 };
 
 //===----------------------------------------------------------------------===//
@@ -382,7 +375,9 @@ public:
   ExprPtr value;
   /// Set by Sema: the type of the defined tensor.
   std::optional<ValueType> checkedType;
-  static bool classof(const Stmt *s) { return s->getKind() == Kind::IndexedDef; }
+  static bool classof(const Stmt *s) {
+    return s->getKind() == Kind::IndexedDef;
+  }
 };
 
 /// `name = value` (a local, or a state update inside a scan) or

@@ -70,8 +70,8 @@ private:
   /// Monomial (sorted atom names, with repetition) -> coefficient; no zeros.
   std::map<std::vector<std::string>, int64_t> terms;
   /// Quotient atoms by name, for substitution: name -> (numerator, divisor).
-  std::map<std::string, std::pair<std::shared_ptr<DimExpr>,
-                                  std::shared_ptr<DimExpr>>>
+  std::map<std::string,
+           std::pair<std::shared_ptr<DimExpr>, std::shared_ptr<DimExpr>>>
       quotients;
 };
 

@@ -112,6 +112,8 @@ DimExpr DimExpr::operator*(const DimExpr &rhs) const {
 }
 
 static int64_t floorDivInt(int64_t a, int64_t b) {
+  if (b == -1) // INT64_MIN / -1 traps; wrap instead.
+    return int64_t(0 - uint64_t(a));
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0)))
     --q;

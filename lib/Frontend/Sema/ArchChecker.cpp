@@ -36,11 +36,11 @@ static std::string showValues(const Values &values) {
 static const std::set<std::string> kRoutingTerms = {"identity", "permute",
                                                     "im2col", "col2im"};
 static const std::set<std::string> kSameShapeTerms = {
-    "norm",  "layernorm", "rmsnorm",   "softmax", "relu",    "gelu",
-    "silu",  "leakyrelu", "identity",  "pos_enc", "sigmoid", "tanh"};
+    "norm", "layernorm", "rmsnorm",  "softmax", "relu",    "gelu",
+    "silu", "leakyrelu", "identity", "pos_enc", "sigmoid", "tanh"};
 static const std::set<std::string> kBuiltinTerms = {
-    "linear", "permute", "im2col", "col2im", "embed", "project_qkv",
-    "merge_heads"};
+    "linear", "permute",     "im2col",     "col2im",
+    "embed",  "project_qkv", "merge_heads"};
 
 //===----------------------------------------------------------------------===//
 // Terms
@@ -56,9 +56,9 @@ struct TermArgs {
     size_t n = term.args.size();
     if (n >= min && n <= max)
       return true;
-    std::string expected = min == max ? std::to_string(min)
-                                      : std::to_string(min) + " to " +
-                                            std::to_string(max);
+    std::string expected =
+        min == max ? std::to_string(min)
+                   : std::to_string(min) + " to " + std::to_string(max);
     c.error(term.loc, "'" + term.name + "' takes " + expected +
                           " argument(s), but " + std::to_string(n) +
                           " are given");
@@ -71,8 +71,7 @@ struct TermArgs {
     if (!d)
       return std::nullopt;
     if (!d->getConstant()) {
-      c.error(term.args[i]->getLoc(), std::string(what) + " of '" +
-                                          term.name +
+      c.error(term.args[i]->getLoc(), std::string(what) + " of '" + term.name +
                                           "' must be a compile-time integer");
       return std::nullopt;
     }
@@ -119,8 +118,8 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     }
     for (const Decl *active : activeDecls) {
       if (active == block) {
-        error(loc, "recursive use of block '" + term.name +
-                       "' is not supported");
+        error(loc,
+              "recursive use of block '" + term.name + "' is not supported");
         return std::nullopt;
       }
     }
@@ -129,10 +128,9 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     bindConstParams(block->constParams, &term.constArgs, loc, consts);
     if (numErrors != before)
       return std::nullopt;
-    std::string key = term.name + "<" + showConsts(consts) + ">" +
-                      showValues(input);
-    if (auto cached = blockInstances.find(key);
-        cached != blockInstances.end())
+    std::string key =
+        term.name + "<" + showConsts(consts) + ">" + showValues(input);
+    if (auto cached = blockInstances.find(key); cached != blockInstances.end())
       return cached->second;
 
     // The block body sees its own constants and the globals only.
@@ -145,8 +143,8 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
       s.loc = p.loc;
       if (auto v = consts.find(p.name); v != consts.end()) {
         s.value = v->second;
-        s.type = ValueType::tensor(v->second.isInt ? ElemType::I32
-                                                   : ElemType::F32);
+        s.type =
+            ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
         if (v->second.isInt)
           s.dim = DimExpr::constant(v->second.intValue);
       }
@@ -179,8 +177,9 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
   }
 
   if (decl) {
-    error(loc, "'" + term.name + "' is not a layer: layers are built-in "
-                                 "terms, blocks and functions");
+    error(loc, "'" + term.name +
+                   "' is not a layer: layers are built-in "
+                   "terms, blocks and functions");
     return std::nullopt;
   }
 
@@ -195,8 +194,9 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     return std::nullopt;
   }
   if (input.size() != 1) {
-    error(loc, "'" + term.name + "' takes one tensor, but the pipeline "
-                                 "carries " +
+    error(loc, "'" + term.name +
+                   "' takes one tensor, but the pipeline "
+                   "carries " +
                    std::to_string(input.size()) + " values here " +
                    showValues(input) +
                    "; pass them to a function (e.g. an attention) first");
@@ -215,11 +215,12 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
   if (x.getElemType() == ElemType::I1 ||
       (term.name != "embed" && isInteger(x.getElemType()) &&
        !kRoutingTerms.count(term.name))) {
-    error(loc, "'" + term.name + "' needs floating-point values, but it is "
-                                 "given " +
-                   x.str() + (isInteger(x.getElemType())
-                                  ? "; start with embed(V, D)"
-                                  : ""));
+    error(loc,
+          "'" + term.name +
+              "' needs floating-point values, but it is "
+              "given " +
+              x.str() +
+              (isInteger(x.getElemType()) ? "; start with embed(V, D)" : ""));
     return std::nullopt;
   }
 
@@ -227,8 +228,8 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     if (!args.count(0, 0))
       return std::nullopt;
     if (shape.empty()) {
-      error(loc, "'" + term.name + "' needs a tensor, but it is given " +
-                     x.str());
+      error(loc,
+            "'" + term.name + "' needs a tensor, but it is given " + x.str());
       return std::nullopt;
     }
     return Values{x};
@@ -261,10 +262,10 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
       if (!p)
         return std::nullopt;
       if (*p < 0 || *p >= int64_t(shape.size()) || !seen.insert(*p).second) {
-        error(term.args[i]->getLoc(),
-              "'permute' needs a permutation of 0.." +
-                  std::to_string(shape.size() - 1) + ", but " +
-                  std::to_string(*p) + " is out of range or repeated");
+        error(term.args[i]->getLoc(), "'permute' needs a permutation of 0.." +
+                                          std::to_string(shape.size() - 1) +
+                                          ", but " + std::to_string(*p) +
+                                          " is out of range or repeated");
         return std::nullopt;
       }
       out.push_back(shape[*p]);
@@ -277,10 +278,10 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     std::optional<int64_t> k = args.constant(0, "the patch size");
     if (!k || *k <= 0)
       return std::nullopt;
-    std::optional<DimExpr> h = splitDim(*this, shape[2], *k, loc,
-                                        "'im2col' height");
-    std::optional<DimExpr> w = splitDim(*this, shape[3], *k, loc,
-                                        "'im2col' width");
+    std::optional<DimExpr> h =
+        splitDim(*this, shape[2], *k, loc, "'im2col' height");
+    std::optional<DimExpr> w =
+        splitDim(*this, shape[3], *k, loc, "'im2col' width");
     if (!h || !w)
       return std::nullopt;
     return Values{x.withShape(
@@ -300,9 +301,9 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     if (!hk || !wk || !channels)
       return std::nullopt;
     if (*hk * *wk != shape[1]) {
-      error(loc, "'col2im' needs " + (*hk * *wk).str() +
-                     " patches for a " + h->str() + " x " + w->str() +
-                     " image, but it is given " + shape[1].str());
+      error(loc, "'col2im' needs " + (*hk * *wk).str() + " patches for a " +
+                     h->str() + " x " + w->str() + " image, but it is given " +
+                     shape[1].str());
       return std::nullopt;
     }
     return Values{x.withShape({shape[0], *channels, *h, *w})};
@@ -311,8 +312,7 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     if (!args.count(2, 2))
       return std::nullopt;
     if (!isInteger(x.getElemType())) {
-      error(loc, "'embed' needs integer token ids, but it is given " +
-                     x.str());
+      error(loc, "'embed' needs integer token ids, but it is given " + x.str());
       return std::nullopt;
     }
     std::optional<DimExpr> d = args.dim(1);
@@ -336,9 +336,9 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
                      " key/value heads evenly");
       return std::nullopt;
     }
-    std::optional<DimExpr> dh = splitDim(
-        *this, shape[2], *h, loc,
-        "bad head groups: the model width cannot be split into heads");
+    std::optional<DimExpr> dh =
+        splitDim(*this, shape[2], *h, loc,
+                 "bad head groups: the model width cannot be split into heads");
     if (!dh)
       return std::nullopt;
     ValueType q = x.withShape({shape[0], DimExpr::constant(*h), shape[1], *dh});
@@ -395,8 +395,9 @@ static std::optional<Values> combine(Checker &c, const BranchStage &branch,
       return std::nullopt;
     for (size_t i = 1; i < outputs.size(); ++i) {
       if (outputs[i][0] != first) {
-        c.error(loc, "'" + comb.name + "' needs branches of equal shape, "
-                                       "but branch 1 gives " +
+        c.error(loc, "'" + comb.name +
+                         "' needs branches of equal shape, "
+                         "but branch 1 gives " +
                          first.str() + " and branch " + std::to_string(i + 1) +
                          " gives " + outputs[i][0].str());
         return std::nullopt;
@@ -411,9 +412,9 @@ static std::optional<Values> combine(Checker &c, const BranchStage &branch,
     if (!d)
       return std::nullopt;
     if (*d < 0 || *d >= int64_t(first.getRank())) {
-      c.error(comb.args[0]->getLoc(),
-              "'cat' dimension " + std::to_string(*d) +
-                  " is out of range for " + first.str());
+      c.error(comb.args[0]->getLoc(), "'cat' dimension " + std::to_string(*d) +
+                                          " is out of range for " +
+                                          first.str());
       return std::nullopt;
     }
     std::vector<DimExpr> shape = first.getShape();
@@ -427,8 +428,8 @@ static std::optional<Values> combine(Checker &c, const BranchStage &branch,
         c.error(loc, "'cat(" + std::to_string(*d) +
                          ")' needs branches that differ only in dimension " +
                          std::to_string(*d) + ", but branch 1 gives " +
-                         first.str() + " and branch " +
-                         std::to_string(i + 1) + " gives " + t.str());
+                         first.str() + " and branch " + std::to_string(i + 1) +
+                         " gives " + t.str());
         return std::nullopt;
       }
       shape[*d] = shape[*d] + t.getShape()[*d];
@@ -439,8 +440,9 @@ static std::optional<Values> combine(Checker &c, const BranchStage &branch,
     if (!args.count(0, 0))
       return std::nullopt;
     if (outputs.size() != 2) {
-      c.error(loc, "'" + comb.name + "' combines exactly 2 branches, but "
-                                     "there are " +
+      c.error(loc, "'" + comb.name +
+                       "' combines exactly 2 branches, but "
+                       "there are " +
                        std::to_string(outputs.size()));
       return std::nullopt;
     }
@@ -474,8 +476,9 @@ std::optional<Values> Checker::checkStage(Stage &stage, Values input,
   auto single = [&](const char *what) {
     if (input.size() == 1)
       return true;
-    error(loc, std::string("'") + what + "' takes one tensor, but the "
-                                         "pipeline carries " +
+    error(loc, std::string("'") + what +
+                   "' takes one tensor, but the "
+                   "pipeline carries " +
                    std::to_string(input.size()) + " values here");
     return false;
   };
@@ -519,8 +522,8 @@ std::optional<Values> Checker::checkStage(Stage &stage, Values input,
     if (!body)
       return std::nullopt;
     if (*body != input) {
-      error(loc, "the body of 'repeat' turns " + showValues(input) +
-                     " into " + showValues(*body) +
+      error(loc, "the body of 'repeat' turns " + showValues(input) + " into " +
+                     showValues(*body) +
                      "; a repeated body must keep the shape");
       return std::nullopt;
     }
@@ -624,8 +627,8 @@ void Checker::checkArch(ArchDecl &arch) {
     s.loc = p.loc;
     if (auto v = consts.find(p.name); v != consts.end()) {
       s.value = v->second;
-      s.type = ValueType::tensor(v->second.isInt ? ElemType::I32
-                                                 : ElemType::F32);
+      s.type =
+          ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
       if (v->second.isInt)
         s.dim = DimExpr::constant(v->second.intValue);
     } else {

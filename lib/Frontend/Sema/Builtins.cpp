@@ -47,25 +47,44 @@ struct Builtin {
 };
 
 const Builtin kBuiltins[] = {
-    {"tanh", Rule::FloatUnary, 1, 1},     {"exp", Rule::FloatUnary, 1, 1},
-    {"log", Rule::FloatUnary, 1, 1},      {"sqrt", Rule::FloatUnary, 1, 1},
-    {"rsqrt", Rule::FloatUnary, 1, 1},    {"sigmoid", Rule::FloatUnary, 1, 1},
-    {"softplus", Rule::FloatUnary, 1, 1}, {"silu", Rule::FloatUnary, 1, 1},
-    {"gelu", Rule::FloatUnary, 1, 1},     {"elu", Rule::FloatUnary, 1, 1},
-    {"sin", Rule::FloatUnary, 1, 1},      {"cos", Rule::FloatUnary, 1, 1},
-    {"abs", Rule::SameUnary, 1, 1},       {"relu", Rule::SameUnary, 1, 1},
-    {"floor", Rule::SameUnary, 1, 1},     {"ceil", Rule::SameUnary, 1, 1},
-    {"min", Rule::MinMax, 1, 2},          {"max", Rule::MinMax, 1, 2},
-    {"where", Rule::Where, 3, 3},         {"dot", Rule::Dot, 2, 2},
-    {"outer", Rule::Outer, 2, 2},         {"transpose", Rule::Transpose, 1, 1},
-    {"eye", Rule::Eye, 1, 1},             {"sum", Rule::FullReduce, 1, 1},
-    {"mean", Rule::FullReduce, 1, 1},     {"prod", Rule::FullReduce, 1, 1},
-    {"any", Rule::FullReduce, 1, 1},      {"all", Rule::FullReduce, 1, 1},
-    {"softmax", Rule::LastDim, 1, 1},     {"layernorm", Rule::LastDim, 1, 1},
-    {"rmsnorm", Rule::LastDim, 1, 1},     {"l2norm", Rule::LastDim, 1, 1},
-    {"gather", Rule::Gather, 2, 2},       {"pool", Rule::Pool, 2, 2},
-    {"conv1d", Rule::Conv1d, 2, 2},       {"float", Rule::Cast, 1, 1},
-    {"int", Rule::Cast, 1, 1},            {"grad", Rule::Grad, 2, 64},
+    {"tanh", Rule::FloatUnary, 1, 1},
+    {"exp", Rule::FloatUnary, 1, 1},
+    {"log", Rule::FloatUnary, 1, 1},
+    {"sqrt", Rule::FloatUnary, 1, 1},
+    {"rsqrt", Rule::FloatUnary, 1, 1},
+    {"sigmoid", Rule::FloatUnary, 1, 1},
+    {"softplus", Rule::FloatUnary, 1, 1},
+    {"silu", Rule::FloatUnary, 1, 1},
+    {"gelu", Rule::FloatUnary, 1, 1},
+    {"elu", Rule::FloatUnary, 1, 1},
+    {"sin", Rule::FloatUnary, 1, 1},
+    {"cos", Rule::FloatUnary, 1, 1},
+    {"abs", Rule::SameUnary, 1, 1},
+    {"relu", Rule::SameUnary, 1, 1},
+    {"floor", Rule::SameUnary, 1, 1},
+    {"ceil", Rule::SameUnary, 1, 1},
+    {"min", Rule::MinMax, 1, 2},
+    {"max", Rule::MinMax, 1, 2},
+    {"where", Rule::Where, 3, 3},
+    {"dot", Rule::Dot, 2, 2},
+    {"outer", Rule::Outer, 2, 2},
+    {"transpose", Rule::Transpose, 1, 1},
+    {"eye", Rule::Eye, 1, 1},
+    {"sum", Rule::FullReduce, 1, 1},
+    {"mean", Rule::FullReduce, 1, 1},
+    {"prod", Rule::FullReduce, 1, 1},
+    {"any", Rule::FullReduce, 1, 1},
+    {"all", Rule::FullReduce, 1, 1},
+    {"softmax", Rule::LastDim, 1, 1},
+    {"layernorm", Rule::LastDim, 1, 1},
+    {"rmsnorm", Rule::LastDim, 1, 1},
+    {"l2norm", Rule::LastDim, 1, 1},
+    {"gather", Rule::Gather, 2, 2},
+    {"pool", Rule::Pool, 2, 2},
+    {"conv1d", Rule::Conv1d, 2, 2},
+    {"float", Rule::Cast, 1, 1},
+    {"int", Rule::Cast, 1, 1},
+    {"grad", Rule::Grad, 2, 64},
 };
 
 const Builtin *findBuiltin(const std::string &name) {
@@ -136,11 +155,10 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
   }
   if (expr.args.size() < b.minArgs || expr.args.size() > b.maxArgs) {
     std::string expected =
-        b.minArgs == b.maxArgs
-            ? std::to_string(b.minArgs)
-            : b.maxArgs == 64 ? std::to_string(b.minArgs) + " or more"
-                              : std::to_string(b.minArgs) + " or " +
-                                    std::to_string(b.maxArgs);
+        b.minArgs == b.maxArgs ? std::to_string(b.minArgs)
+        : b.maxArgs == 64
+            ? std::to_string(b.minArgs) + " or more"
+            : std::to_string(b.minArgs) + " or " + std::to_string(b.maxArgs);
     error(loc, name + " takes " + expected + " argument(s), but " +
                    std::to_string(expr.args.size()) + " are given");
     return std::nullopt;
@@ -156,8 +174,8 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
     if (!sizeArg)
       return std::nullopt;
     if (std::optional<int64_t> c = sizeArg->getConstant(); c && *c <= 0) {
-      error(sizeExpr.getLoc(), name + " needs a positive size, but it is " +
-                                   std::to_string(*c));
+      error(sizeExpr.getLoc(),
+            name + " needs a positive size, but it is " + std::to_string(*c));
       return std::nullopt;
     }
   }
@@ -169,9 +187,9 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
   for (size_t i = 0; i < numValueArgs; ++i) {
     std::optional<ValueType> t = checkExpr(*expr.args[i]);
     if (t && t->isGroup()) {
-      error(expr.args[i]->getLoc(),
-            name + " needs tensors, but its " + ordinal(i + 1) +
-                " argument is a group " + t->str());
+      error(expr.args[i]->getLoc(), name + " needs tensors, but its " +
+                                        ordinal(i + 1) +
+                                        " argument is a group " + t->str());
       t.reset();
     }
     ok &= t.has_value();
@@ -204,6 +222,7 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
   case Rule::FloatUnary:
     if (!needNumbers(0))
       return std::nullopt;
+    warnTruncatingDivision(*expr.args[0]);
     return args[0].withElemType(floatOf(args[0].getElemType()));
   case Rule::SameUnary:
     if (!needNumbers(0))
@@ -251,7 +270,8 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
                      args[0].str() + " and " + args[1].str());
       return std::nullopt;
     }
-    auto shape = broadcast({sa.begin(), sa.end() - 1}, {sb.begin(), sb.end() - 1});
+    auto shape =
+        broadcast({sa.begin(), sa.end() - 1}, {sb.begin(), sb.end() - 1});
     if (!shape) {
       error(loc, "'dot' cannot broadcast " + args[0].str() + " and " +
                      args[1].str());
@@ -279,9 +299,10 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
   case Rule::FullReduce: {
     bool logical = expr.callee == "any" || expr.callee == "all";
     if (logical && args[0].getElemType() != ElemType::I1) {
-      error(expr.args[0]->getLoc(), name + " needs i1 (boolean) values, but "
-                                           "it is given " +
-                                           args[0].str());
+      error(expr.args[0]->getLoc(), name +
+                                        " needs i1 (boolean) values, but "
+                                        "it is given " +
+                                        args[0].str());
       return std::nullopt;
     }
     if (!logical && !needNumbers(0))
@@ -345,9 +366,9 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
 }
 
 std::optional<ValueType> Checker::checkReduce(ReduceExpr &expr) {
-  static const char *const ops[] = {"sum",    "mean",   "max",  "min",
-                                    "prod",   "any",    "all",  "argmax",
-                                    "argmin", "topk",   "topp"};
+  static const char *const ops[] = {"sum",    "mean", "max", "min",
+                                    "prod",   "any",  "all", "argmax",
+                                    "argmin", "topk", "topp"};
   bool known = false;
   for (const char *op : ops)
     known |= expr.op == op;
@@ -359,9 +380,9 @@ std::optional<ValueType> Checker::checkReduce(ReduceExpr &expr) {
   }
   bool takesParam = expr.op == "topk" || expr.op == "topp";
   if (takesParam && !expr.param) {
-    error(expr.getLoc(), "'" + expr.op + "' needs a second argument: " +
-                             expr.op + "(" + expr.index + " < " +
-                             show(*expr.extent) +
+    error(expr.getLoc(), "'" + expr.op +
+                             "' needs a second argument: " + expr.op + "(" +
+                             expr.index + " < " + show(*expr.extent) +
                              (expr.op == "topk" ? ", K)" : ", mass)"));
     return std::nullopt;
   }
@@ -378,9 +399,8 @@ std::optional<ValueType> Checker::checkReduce(ReduceExpr &expr) {
     ok &= k.has_value();
     if (k && extent && k->getConstant() && extent->getConstant() &&
         *k->getConstant() > *extent->getConstant()) {
-      error(expr.param->getLoc(),
-            "'topk' selects " + k->str() + " of only " + extent->str() +
-                " candidates");
+      error(expr.param->getLoc(), "'topk' selects " + k->str() + " of only " +
+                                      extent->str() + " candidates");
       ok = false;
     }
   } else if (expr.op == "topp") {

@@ -35,17 +35,17 @@ namespace sema {
 /// What a name in scope stands for.
 struct Symbol {
   enum class Kind {
-    Const,   ///< a compile-time constant (its value may be unknown)
-    Size,    ///< a run-time size (B, N, M) introduced by a parameter type
-    DimLet,  ///< a local bound to a compile-time integer (`G = Hq / Hkv`)
-    Value,   ///< a parameter, local or state
-    Index,   ///< an index (left of a definition, attend, reduce, scan)
+    Const,  ///< a compile-time constant (its value may be unknown)
+    Size,   ///< a run-time size (B, N, M) introduced by a parameter type
+    DimLet, ///< a local bound to a compile-time integer (`G = Hq / Hkv`)
+    Value,  ///< a parameter, local or state
+    Index,  ///< an index (left of a definition, attend, reduce, scan)
   };
   Kind kind = Kind::Value;
   Location loc;
   ValueType type;                  ///< Value, Index (i32), Const, DimLet
   std::optional<ConstValue> value; ///< Const: its value if known
-  std::optional<DimExpr> dim;      ///< Size, DimLet, integer Const; Index extent
+  std::optional<DimExpr> dim; ///< Size, DimLet, integer Const; Index extent
   bool isState = false;
   /// Its definition had an error: uses are silently poisoned.
   bool poisoned = false;
@@ -93,6 +93,17 @@ public:
     if (lastErrorShown)
       diags.error(loc, message);
   }
+  void warning(const Location &loc, const std::string &message) {
+    if (reported
+            .insert("w:" + loc.file + ":" + std::to_string(loc.line) + ":" +
+                    std::to_string(loc.col))
+            .second)
+      diags.warning(loc, message);
+    lastErrorShown = false;
+  }
+  /// Warns when `expr`, an integer division, feeds a floating-point result:
+  /// `-8 * h / H` truncates before it becomes a float.
+  void warnTruncatingDivision(const Expr &expr);
   void note(const Location &loc, const std::string &message) {
     if (lastErrorShown)
       diags.note(loc, message);

@@ -135,6 +135,16 @@ Checker::broadcast(const std::vector<DimExpr> &a,
   return result;
 }
 
+void Checker::warnTruncatingDivision(const Expr &expr) {
+  const auto *div = dyn_cast<BinaryExpr>(&expr);
+  if (!div || div->op != BinaryOp::Div || !expr.type ||
+      !expr.type->isTensor() || !isInteger(expr.type->getElemType()))
+    return;
+  warning(expr.getLoc(), "integer division truncates before the result "
+                         "becomes a float; write a float operand (e.g. "
+                         "8.0) or float(...) for a real quotient");
+}
+
 //===----------------------------------------------------------------------===//
 // Scopes
 //===----------------------------------------------------------------------===//
@@ -166,8 +176,8 @@ Symbol *Checker::declare(const std::string &name, Symbol symbol) {
 
 void Checker::unknownName(const Location &loc, const std::string &name) {
   if (auto closed = closedIndices.find(name); closed != closedIndices.end()) {
-    error(loc, "index '" + name +
-                   "' is used outside the expression that binds it");
+    error(loc,
+          "index '" + name + "' is used outside the expression that binds it");
     note(closed->second, "'" + name + "' is bound here");
     return;
   }
@@ -251,11 +261,12 @@ std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
         error(e->getLoc(), "division by zero in a compile-time constant");
         return std::nullopt;
       }
+      if (ints && b->intValue == -1)
+        return ConstValue::ofInt(int64_t(0 - uint64_t(a->intValue)));
       if (ints) {
         if (a->intValue % b->intValue != 0) {
-          error(e->getLoc(), "'" + show(*e) + "' is not exact: " +
-                                 a->str() + " is not divisible by " +
-                                 b->str() +
+          error(e->getLoc(), "'" + show(*e) + "' is not exact: " + a->str() +
+                                 " is not divisible by " + b->str() +
                                  "; write a float (e.g. 1.0) for a real "
                                  "quotient");
           return std::nullopt;
@@ -275,8 +286,8 @@ std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
       break;
     }
   }
-  error(expr.getLoc(), "'" + show(expr) +
-                           "' is not a compile-time constant expression");
+  error(expr.getLoc(),
+        "'" + show(expr) + "' is not a compile-time constant expression");
   return std::nullopt;
 }
 
@@ -355,7 +366,7 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
         }
         if (e->op == BinaryOp::Mod) {
           if (ca && cb)
-            return DimExpr::constant(*ca % *cb);
+            return DimExpr::constant(*cb == -1 ? 0 : *ca % *cb);
           if (!quiet)
             error(e->getLoc(),
                   "'%' in a dimension needs compile-time operands");
@@ -363,11 +374,10 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
         }
         // A dimension must divide exactly: `Hq / Hkv` with 32 and 6 heads is
         // a bad head grouping, not a rounding.
-        if (ca && cb && *ca % *cb != 0) {
-          error(e->getLoc(), "'" + show(*e) + "' is not exact: " +
-                                 std::to_string(*ca) +
-                                 " is not divisible by " +
-                                 std::to_string(*cb));
+        if (ca && cb && *cb != -1 && *ca % *cb != 0) {
+          error(e->getLoc(), "'" + show(*e) +
+                                 "' is not exact: " + std::to_string(*ca) +
+                                 " is not divisible by " + std::to_string(*cb));
           return std::nullopt;
         }
         return a->floorDiv(*b);
@@ -512,8 +522,8 @@ static void declareConsts(Checker &c, const std::vector<ConstParam> &params,
     auto v = values.find(p.name);
     if (v != values.end()) {
       s.value = v->second;
-      s.type = ValueType::tensor(v->second.isInt ? ElemType::I32
-                                                 : ElemType::F32);
+      s.type =
+          ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
       if (v->second.isInt)
         s.dim = DimExpr::constant(v->second.intValue);
     } else {
@@ -590,8 +600,7 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
                        const Location &useLoc) {
   for (const Decl *active : activeDecls) {
     if (active == &fn) {
-      error(useLoc, "recursive use of '" + fn.getName() +
-                        "' is not supported");
+      error(useLoc, "recursive use of '" + fn.getName() + "' is not supported");
       return std::nullopt;
     }
   }
@@ -609,8 +618,8 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
       unsigned before = numErrors;
       std::optional<FnInstance> inst = checkFunction(fn, consts, false);
       if (numErrors != before)
-        note(useLoc, "in '" + fn.getName() + "' used here with " +
-                         showConsts(consts));
+        note(useLoc,
+             "in '" + fn.getName() + "' used here with " + showConsts(consts));
       cached = fnInstances.emplace(key, inst).first;
     }
     instance = cached->second;
@@ -634,8 +643,8 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
       [&](const ValueType &param, const ValueType &arg, size_t i) -> bool {
     const Location &loc = argLocs[std::min(i, argLocs.size() - 1)];
     const Param &decl = fn.params[i];
-    std::string what = "the " + ordinal(i + 1) + " argument of '" +
-                       fn.getName() + "'";
+    std::string what =
+        "the " + ordinal(i + 1) + " argument of '" + fn.getName() + "'";
     if (param.isGroup() != arg.isGroup()) {
       error(loc, what + " is " + arg.str() + ", but parameter '" + decl.name +
                      "' is " + param.str());
@@ -644,8 +653,8 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
     }
     if (param.isGroup()) {
       if (param.getMembers().size() != arg.getMembers().size()) {
-        error(loc, what + " is " + arg.str() + ", but parameter '" +
-                       decl.name + "' is " + param.str());
+        error(loc, what + " is " + arg.str() + ", but parameter '" + decl.name +
+                       "' is " + param.str());
         return false;
       }
       for (const auto &[name, memberType] : param.getMembers()) {
@@ -660,13 +669,13 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
       }
       return true;
     }
-    bool elemOk = param.getElemType() == arg.getElemType() ||
-                  (isFloat(param.getElemType()) && isNumeric(arg)) ||
-                  (isInteger(param.getElemType()) &&
-                   isInteger(arg.getElemType()));
+    bool elemOk =
+        param.getElemType() == arg.getElemType() ||
+        (isFloat(param.getElemType()) && isNumeric(arg)) ||
+        (isInteger(param.getElemType()) && isInteger(arg.getElemType()));
     if (!elemOk || param.getRank() != arg.getRank()) {
-      error(loc, what + " is " + arg.str() + ", but parameter '" +
-                     decl.name + "' is " + param.str());
+      error(loc, what + " is " + arg.str() + ", but parameter '" + decl.name +
+                     "' is " + param.str());
       note(decl.loc, "'" + decl.name + "' is declared here");
       return false;
     }
@@ -681,10 +690,9 @@ Checker::applyFunction(FnDecl &fn, const std::vector<ConstArg> *constArgs,
       }
       DimExpr expected = pd.substitute(bindings);
       if (expected != ad) {
-        error(loc, what + " has shape " + arg.shapeStr() +
-                       ", but parameter '" + decl.name + "' (" + param.str() +
-                       ") needs " + param.substitute(bindings).shapeStr() +
-                       " here");
+        error(loc, what + " has shape " + arg.shapeStr() + ", but parameter '" +
+                       decl.name + "' (" + param.str() + ") needs " +
+                       param.substitute(bindings).shapeStr() + " here");
         note(decl.loc, "'" + decl.name + "' is declared here");
         return false;
       }
@@ -764,10 +772,10 @@ bool Checker::checkAssignable(const ValueType &target, const ValueType &value,
   if (value.isGroup())
     return fail("is a group " + value.str() + ", but it must be " +
                 target.str());
-  bool elemOk = target.getElemType() == value.getElemType() ||
-                (isFloat(target.getElemType()) && isNumeric(value)) ||
-                (isInteger(target.getElemType()) &&
-                 isInteger(value.getElemType()));
+  bool elemOk =
+      target.getElemType() == value.getElemType() ||
+      (isFloat(target.getElemType()) && isNumeric(value)) ||
+      (isInteger(target.getElemType()) && isInteger(value.getElemType()));
   if (!elemOk)
     return fail("is " + value.str() + ", but it must be " + target.str());
   if (value.isScalar() || value.getShape() == target.getShape())
@@ -803,14 +811,12 @@ private:
 };
 } // namespace
 
-void BodyChecker::checkStateElementUpdate(IndexedDefStmt &stmt,
-                                          Symbol &state) {
+void BodyChecker::checkStateElementUpdate(IndexedDefStmt &stmt, Symbol &state) {
   const ValueType &type = state.type;
   if (type.isGroup() || stmt.indices.size() > type.getRank()) {
-    c.error(stmt.getLoc(), "state '" + stmt.name + "' is " + type.str() +
-                               "; it cannot take " +
-                               std::to_string(stmt.indices.size()) +
-                               " indices");
+    c.error(stmt.getLoc(),
+            "state '" + stmt.name + "' is " + type.str() + "; it cannot take " +
+                std::to_string(stmt.indices.size()) + " indices");
     return;
   }
   c.pushScope();
@@ -857,8 +863,8 @@ void BodyChecker::checkIndexedDef(IndexedDefStmt &stmt) {
 
   // `out[b, h, t] = scan t < N {...}`: the last index is the scan's own.
   auto *scan = dyn_cast<ScanExpr>(stmt.value.get());
-  bool scanAxis = scan && !stmt.indices.empty() &&
-                  stmt.indices.back().name == scan->index;
+  bool scanAxis =
+      scan && !stmt.indices.empty() && stmt.indices.back().name == scan->index;
   size_t numDeclared = stmt.indices.size() - (scanAxis ? 1 : 0);
 
   c.pushScope();
@@ -886,7 +892,8 @@ void BodyChecker::checkIndexedDef(IndexedDefStmt &stmt) {
       continue;
     }
     if (!s->dim) {
-      if (!stmt.indices[k].extent)
+      // After an error in the value the extent may just be unseen.
+      if (!stmt.indices[k].extent && value)
         c.error(stmt.indices[k].loc,
                 "cannot infer the extent of index '" + stmt.indices[k].name +
                     "': it is never used directly as a subscript; write '" +
@@ -905,7 +912,8 @@ void BodyChecker::checkIndexedDef(IndexedDefStmt &stmt) {
   if (value && value->isGroup()) {
     c.error(stmt.value->getLoc(),
             "an indexed definition needs a tensor value, but this is a "
-            "group " + value->str());
+            "group " +
+                value->str());
     ok = false;
   }
   if (scanAxis && value && value->isTensor() && c.annotating)
@@ -945,8 +953,7 @@ void BodyChecker::checkLet(LetStmt &stmt) {
         return;
       }
       c.checkAssignable(state->type, *value, stmt.value->getLoc(),
-                        "the update of state '" + name.name + "'",
-                        &state->loc);
+                        "the update of state '" + name.name + "'", &state->loc);
       return;
     }
   }
@@ -973,11 +980,11 @@ void BodyChecker::checkLet(LetStmt &stmt) {
   }
 
   // `a, b = group`: unpack positionally.
-  if (value && (!value->isGroup() ||
-                value->getMembers().size() != stmt.names.size())) {
-    c.error(stmt.value->getLoc(),
-            "cannot unpack " + value->str() + " into " +
-                std::to_string(stmt.names.size()) + " names");
+  if (value &&
+      (!value->isGroup() || value->getMembers().size() != stmt.names.size())) {
+    c.error(stmt.value->getLoc(), "cannot unpack " + value->str() + " into " +
+                                      std::to_string(stmt.names.size()) +
+                                      " names");
     value.reset();
   }
   for (size_t i = 0; i < stmt.names.size(); ++i) {
@@ -1079,8 +1086,8 @@ bool Checker::checkBody(const std::vector<StmtPtr> &body, bool inScan,
     }
   }
   if (!inScan && !returned) {
-    error(endLoc, "function '" + fnStack.back().fn->getName() +
-                      "' has no 'return'");
+    error(endLoc,
+          "function '" + fnStack.back().fn->getName() + "' has no 'return'");
     return false;
   }
   return true;
@@ -1106,8 +1113,8 @@ static std::optional<DimExpr> indexBound(Checker &c, const Expr &expr) {
     Symbol *s = c.lookup(e->name);
     if (s && s->kind == Symbol::Kind::Index && s->dim)
       return s->dim;
-    if (s && (s->kind == Symbol::Kind::Const ||
-              s->kind == Symbol::Kind::DimLet) &&
+    if (s &&
+        (s->kind == Symbol::Kind::Const || s->kind == Symbol::Kind::DimLet) &&
         s->dim)
       return *s->dim + DimExpr::constant(1);
     return std::nullopt;
@@ -1175,8 +1182,8 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
     }
     if (!indexTypes[k]->isScalar() ||
         !isInteger(indexTypes[k]->getElemType())) {
-      error(index.getLoc(), "the " + ordinal(k + 1) + " index of '" +
-                                baseName + "' must be an integer scalar, but '" +
+      error(index.getLoc(), "the " + ordinal(k + 1) + " index of '" + baseName +
+                                "' must be an integer scalar, but '" +
                                 show(index) + "' is " + indexTypes[k]->str());
       ok = false;
       continue;
@@ -1197,11 +1204,10 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
           error(index.getLoc(),
                 "index '" + name->name + "' ranges over " + s->dim->str() +
                     ", but dimension " + std::to_string(k) + " of '" +
-                    baseName + "' (" + base->str() + ") has size " +
-                    dim.str());
+                    baseName + "' (" + base->str() + ") has size " + dim.str());
           if (s->extentLoc)
-            note(*s->extentLoc, "the extent of '" + name->name +
-                                    "' comes from here");
+            note(*s->extentLoc,
+                 "the extent of '" + name->name + "' comes from here");
           ok = false;
         }
         continue;
@@ -1218,10 +1224,9 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
       auto *rhsInt = dyn_cast<IntLitExpr>(bin->rhs.get());
       if ((lhsName && lhsName->name == t && rhsInt && rhsInt->value > 0) ||
           (rhsName && rhsName->name == t && lhsInt && lhsInt->value > 0)) {
-        error(index.getLoc(), "the scan reads the future: '" + baseName +
-                                  "[..., " + show(index) +
-                                  "]' is ahead of the current step '" + t +
-                                  "'");
+        error(index.getLoc(),
+              "the scan reads the future: '" + baseName + "[..., " +
+                  show(index) + "]' is ahead of the current step '" + t + "'");
         ok = false;
         continue;
       }
@@ -1240,7 +1245,8 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
     if (std::optional<DimExpr> bound = indexBound(*this, index)) {
       std::optional<int64_t> cb = bound->getConstant(), cd = dim.getConstant();
       if (cb && cd && *cb > *cd) {
-        error(index.getLoc(), "index '" + show(index) + "' takes values up to " +
+        error(index.getLoc(), "index '" + show(index) +
+                                  "' takes values up to " +
                                   std::to_string(*cb - 1) + ", but dimension " +
                                   std::to_string(k) + " of '" + baseName +
                                   "' has size " + std::to_string(*cd));
@@ -1347,14 +1353,14 @@ std::optional<ValueType> Checker::checkBinary(BinaryExpr &expr) {
     const ValueType &group = a->isGroup() ? *a : *b;
     const ValueType &other = a->isGroup() ? *b : *a;
     if (!arith || (other.isTensor() && !other.isScalar())) {
-      error(loc, "'" + std::string(toString(expr.op)) +
-                     "' cannot combine " + a->str() + " and " + b->str() +
+      error(loc, "'" + std::string(toString(expr.op)) + "' cannot combine " +
+                     a->str() + " and " + b->str() +
                      "; groups combine member-wise with groups of the same "
                      "members or with scalars");
       return std::nullopt;
     }
-    if (other.isGroup() && !checkAssignable(group, other, loc,
-                                            "the right operand", nullptr))
+    if (other.isGroup() &&
+        !checkAssignable(group, other, loc, "the right operand", nullptr))
       return std::nullopt;
     std::vector<std::pair<std::string, ValueType>> members;
     for (const auto &[name, memberType] : group.getMembers()) {
@@ -1370,7 +1376,18 @@ std::optional<ValueType> Checker::checkBinary(BinaryExpr &expr) {
   }
   if (expr.op == BinaryOp::MatMul)
     return matmul(*this, *a, *b, loc);
-  return elementwise(*this, expr.op, *a, *b, loc);
+  std::optional<ValueType> result = elementwise(*this, expr.op, *a, *b, loc);
+  // An integer power stays an integer only for a literal exponent >= 0:
+  // `2 ^ (-h)` is a fraction.
+  auto *exponent = dyn_cast<IntLitExpr>(expr.rhs.get());
+  if (result && expr.op == BinaryOp::Pow && isInteger(result->getElemType()) &&
+      !(exponent && exponent->value >= 0))
+    result = result->withElemType(ElemType::F32);
+  if (result && isFloat(result->getElemType())) {
+    warnTruncatingDivision(*expr.lhs);
+    warnTruncatingDivision(*expr.rhs);
+  }
+  return result;
 }
 
 std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
@@ -1441,8 +1458,8 @@ std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
   closedIndices[expr.index] = expr.indexLoc;
   if (!ok)
     return std::nullopt;
-  ElemType elem = isFloat(value->getElemType()) ? value->getElemType()
-                                                : ElemType::F32;
+  ElemType elem =
+      isFloat(value->getElemType()) ? value->getElemType() : ElemType::F32;
   return value->withElemType(elem);
 }
 
@@ -1510,11 +1527,10 @@ std::optional<ValueType> Checker::checkExprImpl(Expr &expr) {
                          : isa<BlockDecl>(g->second) ? "block"
                          : isa<ArchDecl>(g->second)  ? "architecture"
                                                      : "type";
-      error(e.getLoc(), "'" + e.name + "' is a " + what +
-                            ", not a value" +
-                            (isa<FnDecl>(g->second)
-                                 ? "; call it as " + e.name + "(...)"
-                                 : std::string()));
+      error(e.getLoc(),
+            "'" + e.name + "' is a " + what + ", not a value" +
+                (isa<FnDecl>(g->second) ? "; call it as " + e.name + "(...)"
+                                        : std::string()));
       return std::nullopt;
     }
     unknownName(e.getLoc(), e.name);
@@ -1529,8 +1545,8 @@ std::optional<ValueType> Checker::checkExprImpl(Expr &expr) {
       return std::nullopt;
     if (!base->isGroup()) {
       error(e.getLoc(), "'" + show(*e.base) + "' is " + base->str() +
-                            ", not a group, so it has no member '" +
-                            e.member + "'");
+                            ", not a group, so it has no member '" + e.member +
+                            "'");
       return std::nullopt;
     }
     if (const ValueType *m = base->getMember(e.member))
@@ -1550,8 +1566,8 @@ std::optional<ValueType> Checker::checkExprImpl(Expr &expr) {
     if (e.op == UnaryOp::Not) {
       if (t->isTensor() && t->getElemType() == ElemType::I1)
         return t;
-      error(e.getLoc(), "'!' needs an i1 (boolean) operand, but it is " +
-                            t->str());
+      error(e.getLoc(),
+            "'!' needs an i1 (boolean) operand, but it is " + t->str());
       return std::nullopt;
     }
     if (t->isGroup() || isNumeric(*t))
@@ -1627,8 +1643,8 @@ bool Checker::run() {
     auto [it, inserted] = globals.emplace(decl->getName(), decl.get());
     if (!inserted) {
       error(decl->getLoc(), "redefinition of '" + decl->getName() + "'");
-      note(it->second->getLoc(), "'" + decl->getName() +
-                                     "' was first defined here");
+      note(it->second->getLoc(),
+           "'" + decl->getName() + "' was first defined here");
     }
   }
 
