@@ -113,8 +113,7 @@ static std::string exprText(const Expr *expr) {
   if (const auto *e = dyn_cast<NameExpr>(expr))
     return e->name;
   if (const auto *e = dyn_cast<SubscriptExpr>(expr))
-    return operandText(e->base.get(),
-                       e->base && precedence(*e->base) < 9) +
+    return operandText(e->base.get(), e->base && precedence(*e->base) < 9) +
            "[" + exprListText(e->indices) + "]";
   if (const auto *e = dyn_cast<MemberExpr>(expr))
     return operandText(e->base.get(), e->base && precedence(*e->base) < 9) +
@@ -134,14 +133,15 @@ static std::string exprText(const Expr *expr) {
     // expression anyway.
     if (e->rhs && isa<ReduceExpr>(*e->rhs))
       rhsParens = false;
-    return operandText(e->lhs.get(), lhsParens) + " " + toString(e->op) +
-           " " + operandText(e->rhs.get(), rhsParens);
+    return operandText(e->lhs.get(), lhsParens) + " " + toString(e->op) + " " +
+           operandText(e->rhs.get(), rhsParens);
   }
   if (const auto *e = dyn_cast<CallExpr>(expr))
     return e->callee + constArgsText(e->constArgs) + "(" +
            exprListText(e->args) + ")";
   if (const auto *e = dyn_cast<ReduceExpr>(expr)) {
-    std::string text = e->op + "(" + e->index + " < " + exprText(e->extent.get());
+    std::string text =
+        e->op + "(" + e->index + " < " + exprText(e->extent.get());
     if (e->param)
       text += ", " + exprText(e->param.get());
     return text + ") " + exprText(e->body.get());
@@ -154,8 +154,7 @@ static std::string exprText(const Expr *expr) {
     return text + "}";
   }
   if (const auto *e = dyn_cast<AttendExpr>(expr))
-    return "attend " + e->index + " < " + exprText(e->extent.get()) +
-           " {...}";
+    return "attend " + e->index + " < " + exprText(e->extent.get()) + " {...}";
   if (const auto *e = dyn_cast<ScanExpr>(expr))
     return "scan " + e->index + " < " + exprText(e->extent.get()) + " {...}";
   return "?";
@@ -293,7 +292,8 @@ void TreePrinter::printDecl(const Decl &decl) {
   if (const auto *d = dyn_cast<BlockDecl>(&decl)) {
     std::string text = "BlockDecl " + d->getName() + where;
     if (!d->constParams.empty())
-      text += " consts=[" + constParamsText(d->constParams, nullptr, true) + "]";
+      text +=
+          " consts=[" + constParamsText(d->constParams, nullptr, true) + "]";
     out += text + "\n";
     printPipeline(d->body, 1);
     return;
@@ -315,8 +315,8 @@ void TreePrinter::printDecl(const Decl &decl) {
 void TreePrinter::printParams(const std::vector<Param> &params,
                               unsigned indent) {
   for (const Param &param : params) {
-    std::string type =
-        param.checkedType ? param.checkedType->str() : typeText(param.type.get());
+    std::string type = param.checkedType ? param.checkedType->str()
+                                         : typeText(param.type.get());
     line(indent, "Param " + param.name + " : " + type, param.loc);
   }
 }
@@ -334,7 +334,8 @@ static std::string indexDeclsText(const std::vector<IndexDecl> &indices) {
 
 void TreePrinter::printStmt(const Stmt &stmt, unsigned indent) {
   if (const auto *s = dyn_cast<IndexedDefStmt>(&stmt)) {
-    line(indent, "IndexedDef " + s->name + "[" + indexDeclsText(s->indices) + "]",
+    line(indent,
+         "IndexedDef " + s->name + "[" + indexDeclsText(s->indices) + "]",
          s->getLoc(), s->checkedType);
     printExpr(s->value.get(), indent + 1);
     return;
@@ -348,8 +349,7 @@ void TreePrinter::printStmt(const Stmt &stmt, unsigned indent) {
       text += " (state update)";
     if (s->checkedDim)
       text += " dim=" + s->checkedDim->str();
-    line(indent, text, s->getLoc(),
-         s->value ? s->value->type : std::nullopt);
+    line(indent, text, s->getLoc(), s->value ? s->value->type : std::nullopt);
     printExpr(s->value.get(), indent + 1);
     return;
   }
@@ -436,8 +436,7 @@ void TreePrinter::printExpr(const Expr *expr, unsigned indent,
     printExpr(e->score.get(), indent + 1, "score");
     printExpr(e->mask.get(), indent + 1, "mask");
     if (e->hasNormalizer) {
-      line(indent + 1,
-           std::string("normalize ") + toString(e->normalizer.kind),
+      line(indent + 1, std::string("normalize ") + toString(e->normalizer.kind),
            e->normalizer.loc);
       printExpr(e->normalizer.bias.get(), indent + 2, "bias");
     }
@@ -537,8 +536,7 @@ static std::string stageText(const Stage &stage) {
   if (isa<SeqStage>(stage))
     return "seq";
   if (const auto *s = dyn_cast<BranchStage>(&stage))
-    return "branch(" + termText(s->fanout) + ", " + termText(s->combiner) +
-           ")";
+    return "branch(" + termText(s->fanout) + ", " + termText(s->combiner) + ")";
   if (isa<RouteStage>(stage))
     return "route";
   if (const auto *s = dyn_cast<TermStage>(&stage))

@@ -255,8 +255,7 @@ TypeExprPtr ASTBuilder::buildType(P::TypeContext *ctx) {
     return std::make_shared<GroupTypeExpr>(loc(ctx), std::move(members));
   }
   if (auto *named = dynamic_cast<P::NamedTypeContext *>(ctx))
-    return std::make_shared<NamedTypeExpr>(loc(ctx),
-                                           identText(named->ident()));
+    return std::make_shared<NamedTypeExpr>(loc(ctx), identText(named->ident()));
   return nullptr;
 }
 
@@ -321,11 +320,11 @@ ASTBuilder::buildExprs(const std::vector<P::ExprContext *> &ctxs) {
 /// The BinaryOp spelled `text`.
 static std::optional<BinaryOp> parseBinaryOp(const std::string &text) {
   static const std::pair<const char *, BinaryOp> ops[] = {
-      {"+", BinaryOp::Add},  {"-", BinaryOp::Sub},     {"*", BinaryOp::Mul},
-      {"/", BinaryOp::Div},  {"%", BinaryOp::Mod},     {"@", BinaryOp::MatMul},
-      {"^", BinaryOp::Pow},  {"<", BinaryOp::Lt},      {"<=", BinaryOp::Le},
-      {">", BinaryOp::Gt},   {">=", BinaryOp::Ge},     {"==", BinaryOp::Eq},
-      {"!=", BinaryOp::Ne},  {"&&", BinaryOp::And},    {"||", BinaryOp::Or},
+      {"+", BinaryOp::Add}, {"-", BinaryOp::Sub},  {"*", BinaryOp::Mul},
+      {"/", BinaryOp::Div}, {"%", BinaryOp::Mod},  {"@", BinaryOp::MatMul},
+      {"^", BinaryOp::Pow}, {"<", BinaryOp::Lt},   {"<=", BinaryOp::Le},
+      {">", BinaryOp::Gt},  {">=", BinaryOp::Ge},  {"==", BinaryOp::Eq},
+      {"!=", BinaryOp::Ne}, {"&&", BinaryOp::And}, {"||", BinaryOp::Or},
   };
   for (const auto &[spelling, op] : ops)
     if (text == spelling)
@@ -364,8 +363,8 @@ ExprPtr ASTBuilder::buildExpr(P::ExprContext *ctx) {
         buildExpr(exprs.size() > 1 ? exprs[1] : nullptr));
   }
   if (auto *unary = dynamic_cast<P::UnaryContext *>(ctx)) {
-    UnaryOp op = unary->op && unary->op->getText() == "!" ? UnaryOp::Not
-                                                          : UnaryOp::Neg;
+    UnaryOp op =
+        unary->op && unary->op->getText() == "!" ? UnaryOp::Not : UnaryOp::Neg;
     return std::make_unique<UnaryExpr>(loc(ctx), op, buildExpr(unary->expr()));
   }
   if (auto *binary = dynamic_cast<P::BinaryContext *>(ctx)) {
@@ -384,9 +383,9 @@ ExprPtr ASTBuilder::buildExpr(P::ExprContext *ctx) {
 ExprPtr ASTBuilder::buildIntLit(antlr4::tree::TerminalNode *node) {
   if (!node)
     return nullptr;
-  std::optional<uint64_t> value = parseDigits(
-      node->getText(),
-      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  std::optional<uint64_t> value =
+      parseDigits(node->getText(),
+                  static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
   if (!value) {
     diags.error(loc(node), "integer literal is too large");
     return std::make_unique<IntLitExpr>(loc(node), 0);
@@ -501,8 +500,7 @@ ExprPtr ASTBuilder::buildAttend(P::AttendExprContext *ctx) {
     } else if (auto *value = dynamic_cast<P::ValueClauseContext *>(clause)) {
       if (firstOfItsKind("value", clause))
         attend->value = buildExpr(value->expr());
-    } else if (auto *norm =
-                   dynamic_cast<P::NormalizeClauseContext *>(clause)) {
+    } else if (auto *norm = dynamic_cast<P::NormalizeClauseContext *>(clause)) {
       if (!firstOfItsKind("normalize", clause))
         continue;
       P::NormalizerContext *n = norm->normalizer();
@@ -554,8 +552,8 @@ Pipeline ASTBuilder::buildPipeline(P::PipelineContext *ctx) {
 
 StagePtr ASTBuilder::buildStage(P::StageContext *ctx) {
   if (auto *residual = dynamic_cast<P::ResidualStageContext *>(ctx))
-    return std::make_unique<ResidualStage>(
-        loc(ctx), buildPipeline(residual->pipeline()));
+    return std::make_unique<ResidualStage>(loc(ctx),
+                                           buildPipeline(residual->pipeline()));
   if (auto *repeat = dynamic_cast<P::RepeatStageContext *>(ctx))
     return std::make_unique<RepeatStage>(loc(ctx), buildExpr(repeat->expr()),
                                          buildPipeline(repeat->pipeline()));

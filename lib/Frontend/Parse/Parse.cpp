@@ -14,14 +14,19 @@
 /// Nothing thrown inside (ANTLR throws) escapes: every entry point catches
 /// everything and reports an internal error instead.
 ///
-/// Depth guard: ANTLR's parser, the AST builder and the checker all recurse
-/// on nesting. Three checks keep that recursion bounded by kMaxNesting:
-///   1. a pre-scan of the tokens rejects deep brackets and long runs of
-///      prefix operators before the parser (and its lookahead) sees them;
+/// Depth and time guards: ANTLR's parser, the AST builder and the checker
+/// all recurse on nesting, and ANTLR's lookahead can explode. These checks
+/// keep every input bounded:
+///   1. a pre-scan of the tokens rejects brackets nested deeper than
+///      kMaxNesting, longer runs of prefix operators, and more than
+///      kMaxAngles `<` in one statement (`a < b` and `f<C>(x)` look alike,
+///      which makes ANTLR's lookahead cost grow steeply with runs of `<`);
 ///   2. the parser itself counts the nesting of expressions, pipelines and
-///      types on rule entry and stops at the limit (prefix `-`, `^` chains,
-///      reductions, nested const arguments: nesting without brackets);
-///   3. after the parse, an iterative walk measures the depth of the tree,
+///      types on rule entry and stops at the limit (prefix `-` between
+///      spaces, `^` chains, reductions: nesting without brackets);
+///   3. adaptive prediction runs under a deterministic work budget, a
+///      backstop for inputs that get past 1 and still make it slow;
+///   4. after the parse, an iterative walk measures the depth of the tree,
 ///      which long left-associative chains (`a + a + ... + a`) make deep
 ///      without making the parser recurse.
 ///
@@ -51,12 +56,12 @@ using grammar::AttnParser;
 static constexpr unsigned kMaxNesting = 256;
 
 namespace {
-
 /// Thrown by the parser's depth guard (after reporting) to stop the parse.
 struct NestingLimitReached {};
 
 /// Thrown by the prediction budget (before reporting) to stop the parse.
 struct PredictionBudgetExceeded {};
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // Readable syntax errors
@@ -64,7 +69,7 @@ struct PredictionBudgetExceeded {};
 
 /// `'text'` for a token, shortened and with control characters escaped;
 /// `end of file` for EOF.
-std::string describeToken(antlr4::Token *token) {
+static std::string describeToken(antlr4::Token *token) {
   if (!token || token->getType() == antlr4::Token::EOF)
     return "end of file";
   std::string text = token->getText();
@@ -92,6 +97,7 @@ std::string describeToken(antlr4::Token *token) {
   return "'" + shown + "'";
 }
 
+namespace {
 /// Describes a set of expected tokens for a user: the usual groups become
 /// words ("an expression", "a name", "a declaration", ...), the rest are
 /// quoted, and the list is kept short. (The stage keywords are also names,
@@ -108,18 +114,17 @@ public:
   std::string str() {
     std::vector<std::string> items;
     std::vector<ssize_t> identTokens = {AttnParser::ID};
-    for (const char *word :
-         {"sum", "softmax", "sigmoid", "none", "bias", "score", "mask",
-          "normalize", "value", "chunk", "residual", "repeat", "seq",
-          "branch", "route"})
+    for (const char *word : {"sum", "softmax", "sigmoid", "none", "bias",
+                             "score", "mask", "normalize", "value", "chunk",
+                             "residual", "repeat", "seq", "branch", "route"})
       identTokens.push_back(literal(word));
 
     if (has(AttnParser::INT) && has(AttnParser::FLOAT) && has(literal("("))) {
       items.push_back("an expression");
       take(identTokens);
-      take({AttnParser::INT, AttnParser::FLOAT, literal("inf"),
-            literal("true"), literal("false"), literal("("), literal("{"),
-            literal("attend"), literal("scan"), literal("-"), literal("!")});
+      take({AttnParser::INT, AttnParser::FLOAT, literal("inf"), literal("true"),
+            literal("false"), literal("("), literal("{"), literal("attend"),
+            literal("scan"), literal("-"), literal("!")});
     }
     if (has(AttnParser::ELEMTYPE) && has(AttnParser::ID)) {
       items.push_back("a type");
@@ -128,14 +133,14 @@ public:
     }
     if (has(literal("fn")) && has(literal("arch"))) {
       items.push_back("a declaration");
-      take({literal("import"), literal("const"), literal("type"),
-            literal("fn"), literal("block"), literal("arch"), literal(";")});
+      take({literal("import"), literal("const"), literal("type"), literal("fn"),
+            literal("block"), literal("arch"), literal(";")});
     }
     if (has(literal("emit")) && has(literal("return"))) {
       items.push_back("a statement");
       take(identTokens);
-      take({literal("state"), literal("emit"), literal("return"),
-            literal(";")});
+      take(
+          {literal("state"), literal("emit"), literal("return"), literal(";")});
     }
     if (has(AttnParser::ID)) {
       items.push_back("a name");
@@ -204,10 +209,11 @@ private:
   const antlr4::dfa::Vocabulary &vocab;
   std::set<ssize_t> pending;
 };
+} // namespace
 
 /// The message for an unexpected token, or for a stray character.
-std::string unexpectedMessage(antlr4::Token *token,
-                              const std::string &expected) {
+static std::string unexpectedMessage(antlr4::Token *token,
+                                     const std::string &expected) {
   if (token && token->getType() == AttnParser::ERRCHAR) {
     if (token->getText() == "\"")
       return "unterminated string literal";
@@ -219,13 +225,14 @@ std::string unexpectedMessage(antlr4::Token *token,
   return message;
 }
 
+namespace {
 /// DefaultErrorStrategy's recovery with messages written for users instead
 /// of ANTLR's "mismatched input 'x' expecting {...}".
 class ReadableErrorStrategy : public antlr4::DefaultErrorStrategy {
 protected:
-  void reportNoViableAlternative(antlr4::Parser *parser,
-                                 const antlr4::NoViableAltException &e)
-      override {
+  void
+  reportNoViableAlternative(antlr4::Parser *parser,
+                            const antlr4::NoViableAltException &e) override {
     antlr4::Token *token = e.getOffendingToken();
     // The expected set belongs to where the decision started; it is only
     // meaningful when the decision failed at its first token.
@@ -241,13 +248,14 @@ protected:
                            const antlr4::InputMismatchException &e) override {
     antlr4::Token *token = e.getOffendingToken();
     parser->notifyErrorListeners(
-        token, unexpectedMessage(token, describe(parser, e.getExpectedTokens())),
+        token,
+        unexpectedMessage(token, describe(parser, e.getExpectedTokens())),
         std::make_exception_ptr(e));
   }
 
-  void reportFailedPredicate(antlr4::Parser *parser,
-                             const antlr4::FailedPredicateException &e)
-      override {
+  void
+  reportFailedPredicate(antlr4::Parser *parser,
+                        const antlr4::FailedPredicateException &e) override {
     antlr4::Token *token = e.getOffendingToken();
     parser->notifyErrorListeners(token, unexpectedMessage(token, ""),
                                  std::make_exception_ptr(e));
@@ -259,7 +267,8 @@ protected:
     beginErrorCondition(parser);
     antlr4::Token *token = parser->getCurrentToken();
     parser->notifyErrorListeners(
-        token, unexpectedMessage(token, describe(parser, getExpectedTokens(parser))),
+        token,
+        unexpectedMessage(token, describe(parser, getExpectedTokens(parser))),
         nullptr);
   }
 
@@ -282,7 +291,9 @@ private:
     return ExpectedTokens(set, parser->getVocabulary()).str();
   }
 };
+} // namespace
 
+namespace {
 /// Turns lexer and parser errors into diagnostics at the offending token.
 class DiagnosticErrorListener : public antlr4::BaseErrorListener {
 public:
@@ -309,13 +320,14 @@ private:
   std::string file;
   DiagnosticEngine &diags;
 };
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // The depth guard
 //===----------------------------------------------------------------------===//
 
 /// The message for nesting beyond kMaxNesting in rule `ruleIndex`.
-std::string nestingMessage(size_t ruleIndex) {
+static std::string nestingMessage(size_t ruleIndex) {
   const char *what = "expression";
   if (ruleIndex == AttnParser::RulePipeline)
     what = "architecture";
@@ -325,12 +337,13 @@ std::string nestingMessage(size_t ruleIndex) {
          std::to_string(kMaxNesting) + ")";
 }
 
-bool isNestingRule(size_t ruleIndex) {
+static bool isNestingRule(size_t ruleIndex) {
   return ruleIndex == AttnParser::RuleExpr ||
          ruleIndex == AttnParser::RulePipeline ||
          ruleIndex == AttnParser::RuleType;
 }
 
+namespace {
 /// The generated parser, stopping (after an error) when expressions,
 /// pipelines or types nest deeper than kMaxNesting, so that the parser's
 /// own recursion stays bounded whatever the input.
@@ -365,17 +378,19 @@ private:
     if (depth <= kMaxNesting)
       return;
     antlr4::Token *token = getCurrentToken();
-    diags.error(Location{fileName, static_cast<unsigned>(token->getLine()),
-                         static_cast<unsigned>(
-                             token->getCharPositionInLine() + 1)},
-                nestingMessage(ruleIndex));
+    diags.error(
+        Location{fileName, static_cast<unsigned>(token->getLine()),
+                 static_cast<unsigned>(token->getCharPositionInLine() + 1)},
+        nestingMessage(ruleIndex));
     throw NestingLimitReached();
   }
 
   std::string fileName;
   DiagnosticEngine &diags;
 };
+} // namespace
 
+namespace {
 /// ANTLR's adaptive prediction with a budget: the work of every lookahead
 /// step (the configurations it advances) is counted, and the parse stops
 /// once the total exceeds the budget. The grammar's `a < b` versus
@@ -391,8 +406,6 @@ public:
                            base.getSharedContextCache()),
         budget(budget) {}
 
-  uint64_t getWork() const { return work; }
-
 protected:
   std::unique_ptr<antlr4::atn::ATNConfigSet>
   computeReachSet(antlr4::atn::ATNConfigSet *closure, size_t t,
@@ -407,6 +420,7 @@ private:
   uint64_t work = 0;
   uint64_t budget;
 };
+} // namespace
 
 /// The prediction budget of a file: a base plus a share per token. A cold
 /// parse of the design document's examples costs about 7,500 (the DFA cache
@@ -425,9 +439,9 @@ static constexpr unsigned kMaxAngles = 32;
 /// keywords that start statements and declarations), so that a lookahead
 /// never runs across them. `=` is handled by the caller.
 static bool endsExpressions(const std::string &text) {
-  static const char *const words[] = {";",     "import", "const", "type",
-                                      "fn",    "block",  "arch",  "state",
-                                      "emit",  "return"};
+  static const char *const words[] = {";",    "import", "const", "type",
+                                      "fn",   "block",  "arch",  "state",
+                                      "emit", "return"};
   for (const char *word : words)
     if (text == word)
       return true;
@@ -450,7 +464,9 @@ static bool preScanNesting(const std::vector<antlr4::Token *> &tokens,
     if (text == "(" || text == "[" || text == "{") {
       angles.push_back(0);
       if (angles.size() - 1 > kMaxNesting)
-        message = nestingMessage(AttnParser::RuleExpr);
+        message = text == "{" ? "braces nest too deeply (limit " +
+                                    std::to_string(kMaxNesting) + ")"
+                              : nestingMessage(AttnParser::RuleExpr);
     } else if (text == ")" || text == "]" || text == "}") {
       if (angles.size() > 1)
         angles.pop_back();
@@ -475,10 +491,10 @@ static bool preScanNesting(const std::vector<antlr4::Token *> &tokens,
       prefixRun = 0;
     }
     if (!message.empty()) {
-      diags.error(Location{file, static_cast<unsigned>(token->getLine()),
-                           static_cast<unsigned>(
-                               token->getCharPositionInLine() + 1)},
-                  message);
+      diags.error(
+          Location{file, static_cast<unsigned>(token->getLine()),
+                   static_cast<unsigned>(token->getCharPositionInLine() + 1)},
+          message);
       return false;
     }
   }
@@ -486,8 +502,8 @@ static bool preScanNesting(const std::vector<antlr4::Token *> &tokens,
 }
 
 /// Check 3: the depth of the finished tree, measured without recursion.
-bool checkTreeDepth(antlr4::tree::ParseTree *root, const std::string &file,
-                    DiagnosticEngine &diags) {
+static bool checkTreeDepth(antlr4::tree::ParseTree *root,
+                           const std::string &file, DiagnosticEngine &diags) {
   struct Item {
     antlr4::tree::ParseTree *node;
     unsigned exprs, pipelines, types;
@@ -506,10 +522,10 @@ bool checkTreeDepth(antlr4::tree::ParseTree *root, const std::string &file,
                                                             : nullptr;
     if (counter && ++*counter > kMaxNesting) {
       antlr4::Token *token = rule->getStart();
-      diags.error(Location{file, static_cast<unsigned>(token->getLine()),
-                           static_cast<unsigned>(
-                               token->getCharPositionInLine() + 1)},
-                  nestingMessage(index));
+      diags.error(
+          Location{file, static_cast<unsigned>(token->getLine()),
+                   static_cast<unsigned>(token->getCharPositionInLine() + 1)},
+          nestingMessage(index));
       return false;
     }
     for (antlr4::tree::ParseTree *child : rule->children)
@@ -525,7 +541,7 @@ bool checkTreeDepth(antlr4::tree::ParseTree *root, const std::string &file,
 /// The length of the well-formed UTF-8 sequence at `i`, or 0 when the bytes
 /// there are not one (RFC 3629: no overlong forms, no surrogates, nothing
 /// above U+10FFFF).
-size_t utf8SequenceLength(const std::string &text, size_t i) {
+static size_t utf8SequenceLength(const std::string &text, size_t i) {
   auto byte = [&](size_t k) -> unsigned {
     return k < text.size() ? static_cast<unsigned char>(text[k]) : 0x100;
   };
@@ -556,18 +572,17 @@ size_t utf8SequenceLength(const std::string &text, size_t i) {
 
 /// Reports the first byte that is not valid UTF-8, or a NUL byte, at its
 /// line and column (columns count characters, as ANTLR's do).
-bool checkEncoding(const std::string &text, const std::string &file,
-                   DiagnosticEngine &diags) {
+static bool checkEncoding(const std::string &text, const std::string &file,
+                          DiagnosticEngine &diags) {
   unsigned line = 1, col = 1;
   for (size_t i = 0; i < text.size();) {
     size_t length = utf8SequenceLength(text, i);
     if (length == 0 || text[i] == '\0') {
       static const char *hex = "0123456789ABCDEF";
       unsigned char c = static_cast<unsigned char>(text[i]);
-      std::string message =
-          c == 0 ? std::string("unexpected NUL byte")
-                 : std::string("invalid UTF-8 byte 0x") + hex[c >> 4] +
-                       hex[c & 15];
+      std::string message = c == 0 ? std::string("unexpected NUL byte")
+                                   : std::string("invalid UTF-8 byte 0x") +
+                                         hex[c >> 4] + hex[c & 15];
       diags.error(Location{file, line, col}, message);
       return false;
     }
@@ -588,8 +603,8 @@ bool checkEncoding(const std::string &text, const std::string &file,
 
 /// Parses the text of one file. Returns false when an error was reported;
 /// on success the builder holds the file's declarations and imports.
-bool parseText(const std::string &file, const std::string &text,
-               ASTBuilder &builder, DiagnosticEngine &diags) {
+static bool parseText(const std::string &file, const std::string &text,
+                      ASTBuilder &builder, DiagnosticEngine &diags) {
   if (!checkEncoding(text, file, diags))
     return false;
 
@@ -628,8 +643,8 @@ bool parseText(const std::string &file, const std::string &text,
   AttnParser::FileContext *tree = nullptr;
   try {
     // Stage 1: fast SLL prediction that gives up at the first error ...
-    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()
-        ->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
     parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
     try {
       tree = parser.file();
@@ -648,11 +663,11 @@ bool parseText(const std::string &file, const std::string &text,
     return false;
   } catch (PredictionBudgetExceeded &) {
     antlr4::Token *token = parser.getCurrentToken();
-    diags.error(Location{file, static_cast<unsigned>(token->getLine()),
-                         static_cast<unsigned>(
-                             token->getCharPositionInLine() + 1)},
-                "this is too complex to parse: simplify the nesting of '<' "
-                "(comparisons and const arguments) in it");
+    diags.error(
+        Location{file, static_cast<unsigned>(token->getLine()),
+                 static_cast<unsigned>(token->getCharPositionInLine() + 1)},
+        "this is too complex to parse: simplify the nesting of '<' "
+        "(comparisons and const arguments) in it");
     return false;
   }
   if (diags.getNumErrors() != errorsBefore || !tree)
@@ -670,7 +685,7 @@ bool parseText(const std::string &file, const std::string &text,
 
 /// A name for a path that is the same however the file is reached: the real
 /// path when the file exists, else the absolute path without dots.
-std::string canonicalPath(const std::string &path) {
+static std::string canonicalPath(const std::string &path) {
   llvm::SmallString<256> real;
   if (!llvm::sys::fs::real_path(path, real))
     return std::string(real);
@@ -680,6 +695,7 @@ std::string canonicalPath(const std::string &path) {
   return std::string(absolute);
 }
 
+namespace {
 /// Parses a main file and, depth first, the files it imports.
 class ModuleLoader {
 public:
@@ -699,8 +715,8 @@ public:
     std::optional<std::string> text = readFile(path, reason);
     if (!text) {
       if (importLoc)
-        diags.error(*importLoc, "cannot open imported file '" + written +
-                                    "': " + reason);
+        diags.error(*importLoc,
+                    "cannot open imported file '" + written + "': " + reason);
       else
         diags.error(Location{path, 0, 0},
                     "cannot open file '" + path + "': " + reason);
@@ -787,12 +803,13 @@ private:
   /// The chain of files being loaded: canonical path, name as written.
   std::vector<std::pair<std::string, std::string>> stack;
 };
+} // namespace
 
 /// Runs `load` with every exception turned into a diagnostic; returns the
 /// module when no error was reported.
 template <typename Fn>
-std::unique_ptr<Module> guardedLoad(const std::string &name,
-                                    DiagnosticEngine &diags, Fn load) {
+static std::unique_ptr<Module> guardedLoad(const std::string &name,
+                                           DiagnosticEngine &diags, Fn load) {
   unsigned errorsBefore = diags.getNumErrors();
   auto module = std::make_unique<Module>();
   module->mainFile = name;
@@ -810,8 +827,6 @@ std::unique_ptr<Module> guardedLoad(const std::string &name,
     return nullptr;
   return module;
 }
-
-} // namespace
 
 std::unique_ptr<Module> attnc::parseFile(const std::string &path,
                                          DiagnosticEngine &diags) {

@@ -397,6 +397,11 @@ std::optional<ValueType> Checker::checkReduce(ReduceExpr &expr) {
   if (expr.op == "topk") {
     k = evalDim(*expr.param);
     ok &= k.has_value();
+    if (k && k->getConstant() && *k->getConstant() <= 0) {
+      error(expr.param->getLoc(),
+            "'topk' needs a positive count, but it is " + k->str());
+      ok = false;
+    }
     if (k && extent && k->getConstant() && extent->getConstant() &&
         *k->getConstant() > *extent->getConstant()) {
       error(expr.param->getLoc(), "'topk' selects " + k->str() + " of only " +

@@ -72,6 +72,8 @@ struct FnContext {
     std::optional<ValueType> emitType;
   };
   std::vector<ScanInfo> scans;
+  /// Out-of-scope indices already reported in this function.
+  std::set<std::string> reportedIndices;
 };
 
 class Checker {

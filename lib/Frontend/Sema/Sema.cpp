@@ -176,9 +176,15 @@ Symbol *Checker::declare(const std::string &name, Symbol symbol) {
 
 void Checker::unknownName(const Location &loc, const std::string &name) {
   if (auto closed = closedIndices.find(name); closed != closedIndices.end()) {
+    // One report per name and function: the first use says it all.
+    if (!fnStack.empty() && !fnStack.back().reportedIndices.insert(name).second)
+      return;
     error(loc,
           "index '" + name + "' is used outside the expression that binds it");
-    note(closed->second, "'" + name + "' is bound here");
+    note(closed->second, "'" + name +
+                             "' is bound here; bind it again on the left of "
+                             "this definition, e.g. 'x[" +
+                             name + ", ...] = ...'");
     return;
   }
   // Suggest a visible name one or two edits away.
@@ -1230,6 +1236,13 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
         ok = false;
         continue;
       }
+    }
+    if (auto *neg = dyn_cast<UnaryExpr>(&index);
+        neg && neg->op == UnaryOp::Neg && isa<IntLitExpr>(neg->operand.get())) {
+      error(index.getLoc(),
+            "index '" + show(index) + "' is negative; indices count from 0");
+      ok = false;
+      continue;
     }
     if (auto *lit = dyn_cast<IntLitExpr>(&index)) {
       std::optional<int64_t> cd = dim.getConstant();
