@@ -600,3 +600,30 @@ TEST_F(ParseTest, PrinterShowsStructureBeforeChecking) {
 }
 
 } // namespace
+
+namespace {
+TEST(DiagnosticQuoteTest, LongLinesAreWindowedAroundTheCaret) {
+  std::string out;
+  DiagnosticEngine diags([&](const std::string &text) { out += text; });
+  std::string line(1000, 'x');
+  line[499] = 'Y';
+  diags.addSource("f.attn", line);
+  diags.error(Location{"f.attn", 1, 500}, "here");
+  size_t first = out.find('\n'), second = out.find('\n', first + 1);
+  std::string quoted = out.substr(first + 1, second - first - 1);
+  std::string caret = out.substr(second + 1, out.size() - second - 2);
+  EXPECT_LT(quoted.size(), 200u);
+  EXPECT_EQ(quoted.substr(0, 3), "...");
+  ASSERT_EQ(caret.back(), '^');
+  EXPECT_EQ(quoted[caret.size() - 1], 'Y');
+}
+
+TEST(DiagnosticQuoteTest, ControlBytesArePrintable) {
+  std::string out;
+  DiagnosticEngine diags([&](const std::string &text) { out += text; });
+  diags.addSource("f.attn", std::string("ab\x01\x1b[31mcd", 10));
+  diags.error(Location{"f.attn", 1, 3}, "bad");
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_NE(out.find("ab??[31mcd\n  ^"), std::string::npos) << out;
+}
+} // namespace

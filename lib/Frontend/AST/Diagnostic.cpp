@@ -16,6 +16,9 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <vector>
+
 using namespace attnc;
 
 DiagnosticEngine::DiagnosticEngine()
@@ -112,23 +115,46 @@ std::string DiagnosticEngine::format(const Diagnostic &diag) const {
   auto it = sourceLines.find(diag.loc.file);
   if (it == sourceLines.end() || diag.loc.line > it->second.size())
     return text;
+  // Split the line into characters (UTF-8 sequences), made printable: control
+  // bytes would garble a terminal.
   const std::string &line = it->second[diag.loc.line - 1];
-  text += line;
+  std::vector<std::string> chars;
+  for (size_t i = 0; i < line.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (isContinuationByte(line[i]) && !chars.empty()) {
+      chars.back() += line[i];
+      continue;
+    }
+    chars.push_back((c < 0x20 && c != '\t') || c == 0x7F
+                        ? std::string("?")
+                        : std::string(1, line[i]));
+  }
+
+  // Quote at most a window of the line around the caret, so that a huge
+  // generated line does not flood the terminal.
+  constexpr size_t kWindow = 80;
+  size_t caretIndex = diag.loc.col == 0 ? 0 : diag.loc.col - 1;
+  size_t begin = 0, end = chars.size();
+  if (chars.size() > 2 * kWindow) {
+    begin = caretIndex > kWindow ? caretIndex - kWindow : 0;
+    end = std::min(chars.size(), begin + 2 * kWindow);
+  }
+  std::string quoted = begin > 0 ? "..." : "";
+  std::string caret = begin > 0 ? "   " : "";
+  for (size_t i = begin; i < end; ++i) {
+    quoted += chars[i];
+    // Spaces up to the column (tabs stay tabs so the caret lines up whatever
+    // the tab width), then the caret.
+    if (i < caretIndex)
+      caret += chars[i] == "\t" ? '\t' : ' ';
+  }
+  if (end < chars.size())
+    quoted += "...";
+  text += quoted;
   text += "\n";
   if (diag.loc.col == 0)
     return text;
-
-  // Spaces up to the column (tabs stay tabs so the caret lines up whatever
-  // the tab width), then the caret.
-  std::string caret;
-  unsigned col = 1;
-  for (size_t i = 0; i < line.size() && col < diag.loc.col; ++i) {
-    if (isContinuationByte(line[i]))
-      continue;
-    caret += line[i] == '\t' ? '\t' : ' ';
-    ++col;
-  }
-  for (; col < diag.loc.col; ++col)
+  for (size_t i = std::max(end, begin); i < caretIndex; ++i)
     caret += ' ';
   text += caret;
   text += "^\n";
