@@ -137,19 +137,7 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     std::deque<std::map<std::string, Symbol>> savedScopes;
     std::swap(savedScopes, scopes);
     pushScope();
-    for (const ConstParam &p : block->constParams) {
-      Symbol s;
-      s.kind = Symbol::Kind::Const;
-      s.loc = p.loc;
-      if (auto v = consts.find(p.name); v != consts.end()) {
-        s.value = v->second;
-        s.type =
-            ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
-        if (v->second.isInt)
-          s.dim = DimExpr::constant(v->second.intValue);
-      }
-      declare(p.name, s);
-    }
+    declareConsts(block->constParams, consts);
     // Sizes of the input (B, N) stay visible by name inside the block.
     for (const ValueType &t : input)
       for (const DimExpr &d : t.getShape())
@@ -621,21 +609,7 @@ void Checker::checkArch(ArchDecl &arch) {
   pushScope();
   std::map<std::string, ConstValue> consts;
   bindConstParams(arch.constParams, nullptr, arch.getLoc(), consts);
-  for (const ConstParam &p : arch.constParams) {
-    Symbol s;
-    s.kind = Symbol::Kind::Const;
-    s.loc = p.loc;
-    if (auto v = consts.find(p.name); v != consts.end()) {
-      s.value = v->second;
-      s.type =
-          ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
-      if (v->second.isInt)
-        s.dim = DimExpr::constant(v->second.intValue);
-    } else {
-      s.dim = DimExpr::symbol(p.name);
-    }
-    declare(p.name, s);
-  }
+  declareConsts(arch.constParams, consts);
   arch.checkedConsts = consts;
   Values input;
   bool ok = true;

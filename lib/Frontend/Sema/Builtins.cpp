@@ -420,13 +420,8 @@ std::optional<ValueType> Checker::checkReduce(ReduceExpr &expr) {
   }
 
   pushScope();
-  Symbol index;
-  index.kind = Symbol::Kind::Index;
-  index.loc = expr.indexLoc;
-  index.type = ValueType::tensor(ElemType::I32);
-  index.dim = extent.value_or(DimExpr::symbol("?"));
-  index.extentLoc = expr.extent->getLoc();
-  ok &= declare(expr.index, index) != nullptr;
+  ok &= declareIndex(expr.index, expr.indexLoc, extent,
+                     expr.extent->getLoc()) != nullptr;
   std::optional<ValueType> body = checkExpr(*expr.body);
   popScope();
   closedIndices[expr.index] = expr.indexLoc;

@@ -120,6 +120,13 @@ public:
   /// Declares `name` in the innermost scope; reports a redefinition of a
   /// name in the same function.
   Symbol *declare(const std::string &name, Symbol symbol);
+  /// Declares `<...>` constants (unknown values stay symbolic).
+  void declareConsts(const std::vector<ConstParam> &params,
+                     const std::map<std::string, ConstValue> &values);
+  /// Declares the index of an attend, scan or reduction.
+  Symbol *declareIndex(const std::string &name, const Location &loc,
+                       std::optional<DimExpr> extent,
+                       const Location &extentLoc);
   /// Reports an unknown name, explaining indices used outside their binder.
   void unknownName(const Location &loc, const std::string &name);
 
@@ -231,6 +238,10 @@ public:
   std::map<std::string, std::optional<std::vector<ValueType>>> blockInstances;
 };
 
+/// The symbol of a compile-time constant with `value`, or a symbolic integer
+/// when the value is not known.
+Symbol makeConstSymbol(const std::string &name, const Location &loc,
+                       std::optional<ConstValue> value);
 /// `a`, `b` and `c` as "a, b, c" for messages.
 std::string joinNames(const std::vector<std::string> &names);
 /// A short source-like rendering of an expression for messages.

@@ -518,27 +518,47 @@ void Checker::bindConstParams(const std::vector<ConstParam> &params,
 // Functions
 //===----------------------------------------------------------------------===//
 
-/// Declares `<...>` constants in the current scope.
-static void declareConsts(Checker &c, const std::vector<ConstParam> &params,
-                          const std::map<std::string, ConstValue> &values) {
-  for (const ConstParam &p : params) {
-    Symbol s;
-    s.kind = Symbol::Kind::Const;
-    s.loc = p.loc;
-    auto v = values.find(p.name);
-    if (v != values.end()) {
-      s.value = v->second;
-      s.type =
-          ValueType::tensor(v->second.isInt ? ElemType::I32 : ElemType::F32);
-      if (v->second.isInt)
-        s.dim = DimExpr::constant(v->second.intValue);
-    } else {
-      // No value yet (a generic helper): an integer known only by name.
-      s.type = ValueType::tensor(ElemType::I32);
-      s.dim = DimExpr::symbol(p.name);
-    }
-    c.declare(p.name, s);
+Symbol sema::makeConstSymbol(const std::string &name, const Location &loc,
+                             std::optional<ConstValue> value) {
+  Symbol s;
+  s.kind = Symbol::Kind::Const;
+  s.loc = loc;
+  s.value = value;
+  if (!value) {
+    // No value yet (a generic helper): an integer known only by name.
+    s.type = ValueType::tensor(ElemType::I32);
+    s.dim = DimExpr::symbol(name);
+    return s;
   }
+  s.type = ValueType::tensor(value->isInt ? ElemType::I32 : ElemType::F32);
+  if (value->isInt)
+    s.dim = DimExpr::constant(value->intValue);
+  return s;
+}
+
+void Checker::declareConsts(const std::vector<ConstParam> &params,
+                            const std::map<std::string, ConstValue> &values) {
+  for (const ConstParam &p : params) {
+    auto v = values.find(p.name);
+    declare(p.name,
+            makeConstSymbol(p.name, p.loc,
+                            v == values.end()
+                                ? std::nullopt
+                                : std::optional<ConstValue>(v->second)));
+  }
+}
+
+Symbol *Checker::declareIndex(const std::string &name, const Location &loc,
+                              std::optional<DimExpr> extent,
+                              const Location &extentLoc) {
+  Symbol s;
+  s.kind = Symbol::Kind::Index;
+  s.loc = loc;
+  s.type = ValueType::tensor(ElemType::I32);
+  // A bad extent was reported; a placeholder keeps the body checkable.
+  s.dim = extent.value_or(DimExpr::symbol("?"));
+  s.extentLoc = extentLoc;
+  return declare(name, s);
 }
 
 std::optional<FnInstance>
@@ -557,7 +577,7 @@ Checker::checkFunction(FnDecl &fn,
   fnStack.push_back(FnContext{&fn, {}});
 
   pushScope();
-  declareConsts(*this, fn.constParams, consts);
+  declareConsts(fn.constParams, consts);
   FnInstance instance;
   for (Param &p : fn.params) {
     std::optional<ValueType> t = resolveType(*p.type, /*declareSizes=*/true);
@@ -1406,13 +1426,9 @@ std::optional<ValueType> Checker::checkBinary(BinaryExpr &expr) {
 std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
   std::optional<DimExpr> extent = evalDim(*expr.extent);
   pushScope();
-  Symbol j;
-  j.kind = Symbol::Kind::Index;
-  j.loc = expr.indexLoc;
-  j.type = ValueType::tensor(ElemType::I32);
-  j.dim = extent.value_or(DimExpr::symbol("?"));
-  j.extentLoc = expr.extent->getLoc();
-  bool ok = declare(expr.index, j) && extent;
+  bool ok =
+      declareIndex(expr.index, expr.indexLoc, extent, expr.extent->getLoc()) &&
+      extent;
 
   if (!expr.score) {
     error(expr.getLoc(), "attend has no 'score' clause");
@@ -1491,13 +1507,8 @@ std::optional<ValueType> Checker::checkScan(ScanExpr &expr) {
     ok &= chunk.has_value();
   }
   pushScope();
-  Symbol t;
-  t.kind = Symbol::Kind::Index;
-  t.loc = expr.indexLoc;
-  t.type = ValueType::tensor(ElemType::I32);
-  t.dim = extent.value_or(DimExpr::symbol("?"));
-  t.extentLoc = expr.extent->getLoc();
-  ok &= declare(expr.index, t) != nullptr;
+  ok &= declareIndex(expr.index, expr.indexLoc, extent,
+                     expr.extent->getLoc()) != nullptr;
   fnStack.back().scans.push_back(FnContext::ScanInfo{expr.index, {}});
   unsigned before = numErrors;
   checkBody(expr.body, /*inScan=*/true, nullptr, expr.getLoc());
@@ -1672,16 +1683,10 @@ bool Checker::run() {
       value = o->second;
     else
       value = evalConst(*c->value);
-    Symbol s;
-    s.kind = Symbol::Kind::Const;
-    s.loc = c->getLoc();
-    s.value = value;
-    if (value) {
-      s.type = ValueType::tensor(value->isInt ? ElemType::I32 : ElemType::F32);
-      if (value->isInt)
-        s.dim = DimExpr::constant(value->intValue);
-      c->checkedValue = value;
-    }
+    c->checkedValue = value;
+    Symbol s = makeConstSymbol(c->getName(), c->getLoc(), value);
+    if (!value)
+      s.poisoned = true;
     globalScope[c->getName()] = s;
   }
 
