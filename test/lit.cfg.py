@@ -21,6 +21,11 @@ for var in ["HOME", "TMPDIR", "LANG", "LC_ALL"]:
         config.environment[var] = os.environ[var]
 
 config.substitutions.append(("%python", config.python_executable))
+
+# CIRCT's round-trip switch: ATTNC_TEST_VERIFY_ROUNDTRIP=1 makes every
+# attnc-opt run also check that its output round-trips (bytecode and text).
+if os.environ.get("ATTNC_TEST_VERIFY_ROUNDTRIP"):
+    config.substitutions.append(("attnc-opt", "attnc-opt --verify-roundtrip"))
 config.substitutions.append(("%attnc_src", config.attnc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
