@@ -91,7 +91,7 @@ public:
     // A block or function checked at several uses reports a problem once.
     std::string key = loc.file + ":" + std::to_string(loc.line) + ":" +
                       std::to_string(loc.col) + ":" + message;
-    lastErrorShown = silence == 0 && reported.insert(key).second;
+    lastErrorShown = reported.insert(key).second;
     if (lastErrorShown)
       diags.error(loc, message);
   }
@@ -209,9 +209,10 @@ public:
   DiagnosticEngine &diags;
   const CheckOptions &options;
   unsigned numErrors = 0;
-  /// > 0 while re-checking an instance whose errors were already reported.
-  unsigned silence = 0;
+  /// Errors already printed (file:line:col:message), so that a block or
+  /// function checked at several uses reports each problem once.
   std::set<std::string> reported;
+  /// Whether the last error was printed: its notes follow it.
   bool lastErrorShown = false;
 
   std::map<std::string, Decl *> globals;
@@ -224,8 +225,6 @@ public:
   bool annotating = true;
   /// Indices whose binder has closed: name -> binder location.
   std::map<std::string, Location> closedIndices;
-  /// Scope depth where the current function body starts.
-  size_t fnScopeBase = 0;
   std::vector<FnContext> fnStack;
   /// Functions and blocks being checked, to reject recursion.
   std::vector<const Decl *> activeDecls;
