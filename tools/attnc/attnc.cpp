@@ -7,10 +7,11 @@
 ///
 /// \file
 /// The `attnc` command line: a thin layer over the front-end libraries
-/// (parseFile, checkModule, printAST, printSignatures). See DESIGN.md §9.
+/// (parseFile, checkModule, printAST, printSignatures, mlirGen). See
+/// DESIGN.md §9.
 ///
 ///   attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
-///   attnc emit --emit=ast [--set NAME=VALUE]... [-o OUT] FILE
+///   attnc emit --emit=ast|mlir [--set NAME=VALUE]... [-o OUT] FILE
 ///
 /// Exit codes: 0 success, 1 an error in the input, 2 a usage error. The
 /// arguments are parsed by hand because llvm::cl exits with 1 on usage errors.
@@ -19,8 +20,14 @@
 
 #include "attnc/Frontend/ASTPrinter.h"
 #include "attnc/Frontend/Diagnostic.h"
+#include "attnc/Frontend/MLIRGen.h"
 #include "attnc/Frontend/Parse.h"
 #include "attnc/Frontend/Sema.h"
+#include "attnc/InitAll.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -29,8 +36,10 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -55,11 +64,11 @@ enum ExitCode : int {
   kExitUsageError = 2,
 };
 
-/// The only stage this build can emit; the others are reported as
+/// The stages this build can emit; the planned ones are reported as
 /// "not supported yet".
-constexpr llvm::StringLiteral kSupportedEmit = "ast";
-constexpr llvm::StringLiteral kPlannedEmits[] = {"mlir", "linalg", "llvm",
-                                                 "ptx"};
+constexpr llvm::StringLiteral kSupportedEmits[] = {"ast", "mlir"};
+constexpr llvm::StringLiteral kSupportedEmitList = "ast, mlir";
+constexpr llvm::StringLiteral kPlannedEmits[] = {"linalg", "llvm", "ptx"};
 
 /// Everything the command line asked for.
 struct Invocation {
@@ -88,7 +97,7 @@ static constexpr llvm::StringLiteral kUsage =
 
 USAGE:
   attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
-  attnc emit --emit=ast [--set NAME=VALUE]... [-o OUT] FILE
+  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [-o OUT] FILE
   attnc help | --help | -h
   attnc --version
 
@@ -111,8 +120,10 @@ OPTIONS:
                 the shapes of the tensors it defines on stdout. With several
                 FILEs, each file's output follows a '// FILE' line.
   --emit=ast    (emit) Print the checked syntax tree, one node per line with
-                its position and type. 'ast' is the only stage this build
-                emits.
+                its position and type.
+  --emit=mlir   (emit) Print the program as MLIR: one func.func per fn, in
+                the attn, tensor, arith and math dialects. Constructs that
+                are not lowered yet are reported as 'not supported yet'.
   -o OUT        (emit) Write to OUT instead of stdout. OUT is written to a
                 temporary file that is renamed into place, and is left
                 untouched when there are errors.
@@ -284,13 +295,13 @@ static ParseResult parseArgs(llvm::ArrayRef<const char *> args) {
   if (isEmit) {
     if (!inv.emit)
       return fail("'emit' needs --emit=STAGE (this build emits: " +
-                  kSupportedEmit + ")");
-    if (*inv.emit != kSupportedEmit) {
+                  kSupportedEmitList + ")");
+    if (!llvm::is_contained(kSupportedEmits, *inv.emit)) {
       if (llvm::is_contained(kPlannedEmits, *inv.emit))
         return fail("not supported yet: --emit=" + *inv.emit +
-                    " (this build emits: " + kSupportedEmit + ")");
+                    " (this build emits: " + kSupportedEmitList + ")");
       return fail("unknown --emit value '" + *inv.emit +
-                  "' (this build emits: " + kSupportedEmit + ")");
+                  "' (this build emits: " + kSupportedEmitList + ")");
     }
     if (inv.files.size() > 1)
       return fail("'emit' takes one FILE, got " +
@@ -384,11 +395,40 @@ static int runCheck(const Invocation &inv) {
   return rc;
 }
 
+/// Lowers a checked module to MLIR and prints it into `text`. Errors are
+/// printed like the front end's, with the source line and a caret.
+static int emitMLIR(const Module &module, std::string &text) {
+  mlir::DialectRegistry registry;
+  mlir::attnc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  for (const std::string &file : module.files) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(file);
+    if (buffer)
+      sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  }
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> ir = mlirGen(context, module);
+  if (!ir)
+    return kExitInputError;
+  llvm::raw_string_ostream os(text);
+  ir->print(os);
+  return kExitSuccess;
+}
+
 static int runEmit(const Invocation &inv) {
   std::vector<Input> inputs;
   if (int rc = runFrontend(inv, inputs))
     return rc;
-  std::string text = printAST(*inputs.front().module);
+  std::string text;
+  if (*inv.emit == "mlir") {
+    if (int rc = emitMLIR(*inputs.front().module, text))
+      return rc;
+  } else {
+    text = printAST(*inputs.front().module);
+  }
   if (!inv.output || *inv.output == "-") {
     llvm::outs() << text;
     llvm::outs().flush();
