@@ -769,50 +769,24 @@ mlir::Value MLIRGenImpl::genBinary(const BinaryExpr &bin,
   y = coerce(y, t, l);
   bool isFloat = mlir::isa<mlir::FloatType>(t);
   if (isCmp) {
-    if (isFloat) {
-      mlir::arith::CmpFPredicate p = mlir::arith::CmpFPredicate::OEQ;
-      switch (bin.op) {
-      case BinaryOp::Lt:
-        p = mlir::arith::CmpFPredicate::OLT;
-        break;
-      case BinaryOp::Le:
-        p = mlir::arith::CmpFPredicate::OLE;
-        break;
-      case BinaryOp::Gt:
-        p = mlir::arith::CmpFPredicate::OGT;
-        break;
-      case BinaryOp::Ge:
-        p = mlir::arith::CmpFPredicate::OGE;
-        break;
-      case BinaryOp::Ne:
-        p = mlir::arith::CmpFPredicate::UNE;
-        break;
-      default:
-        break;
-      }
-      return mlir::arith::CmpFOp::create(builder, l, p, x, y);
-    }
-    mlir::arith::CmpIPredicate p = mlir::arith::CmpIPredicate::eq;
-    switch (bin.op) {
-    case BinaryOp::Lt:
-      p = mlir::arith::CmpIPredicate::slt;
-      break;
-    case BinaryOp::Le:
-      p = mlir::arith::CmpIPredicate::sle;
-      break;
-    case BinaryOp::Gt:
-      p = mlir::arith::CmpIPredicate::sgt;
-      break;
-    case BinaryOp::Ge:
-      p = mlir::arith::CmpIPredicate::sge;
-      break;
-    case BinaryOp::Ne:
-      p = mlir::arith::CmpIPredicate::ne;
-      break;
-    default:
-      break;
-    }
-    return mlir::arith::CmpIOp::create(builder, l, p, x, y);
+    // Ordered float comparisons (false on NaN) but for `!=`, which is true on
+    // NaN as in C; signed integer comparisons.
+    struct Predicates {
+      BinaryOp op;
+      mlir::arith::CmpFPredicate f;
+      mlir::arith::CmpIPredicate i;
+    };
+    using F = mlir::arith::CmpFPredicate;
+    using I = mlir::arith::CmpIPredicate;
+    static const Predicates kPredicates[] = {
+        {BinaryOp::Lt, F::OLT, I::slt}, {BinaryOp::Le, F::OLE, I::sle},
+        {BinaryOp::Gt, F::OGT, I::sgt}, {BinaryOp::Ge, F::OGE, I::sge},
+        {BinaryOp::Eq, F::OEQ, I::eq},  {BinaryOp::Ne, F::UNE, I::ne}};
+    const Predicates *p = llvm::find_if(
+        kPredicates, [&](const Predicates &e) { return e.op == bin.op; });
+    if (isFloat)
+      return mlir::arith::CmpFOp::create(builder, l, p->f, x, y);
+    return mlir::arith::CmpIOp::create(builder, l, p->i, x, y);
   }
   switch (bin.op) {
   case BinaryOp::Add:
