@@ -119,10 +119,10 @@ def make_variants(name, data, cuts, edits, seed):
     return out
 
 
-def run_one(attnc, path, timeout):
-    """Checks one variant; returns None or a reason it failed."""
+def run_one(attnc, command, path, timeout):
+    """Runs `attnc COMMAND` on one variant; returns None or why it failed."""
     try:
-        proc = subprocess.run([attnc, "check", path], stdin=subprocess.DEVNULL,
+        proc = subprocess.run([attnc, *command, path], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -141,6 +141,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attnc", default="attnc", help="the attnc binary")
     parser.add_argument("--examples", required=True, help="directory of *.attn")
+    parser.add_argument("--command", default="check",
+                        help="the attnc command and options to run on each "
+                             "variant (default: check)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--cuts", type=int, default=40,
                         help="truncation points per file")
@@ -189,7 +192,8 @@ def main():
 
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_one, attnc, p, args.timeout): (p, n, w)
+        futures = {pool.submit(run_one, attnc, args.command.split(), p,
+                               args.timeout): (p, n, w)
                    for p, n, w in jobs}
         for fut in concurrent.futures.as_completed(futures):
             reason = fut.result()
