@@ -40,6 +40,17 @@ static void eraseRegionBody(PatternRewriter &rewriter, Operation *op,
   rewriter.modifyOpInPlace(op, [&] { rewriter.eraseBlock(&region.front()); });
 }
 
+/// The one value a region's `attn.yield` returns, or null when the region is
+/// empty or yields something else.
+static Value getSingleYielded(Region &region) {
+  if (region.empty())
+    return {};
+  auto yield = dyn_cast<YieldOp>(region.front().getTerminator());
+  if (!yield || yield.getValues().size() != 1)
+    return {};
+  return yield.getValues().front();
+}
+
 namespace {
 
 /// A mask region that yields the constant true makes every key visible,
@@ -50,14 +61,10 @@ struct AttentionTrueMaskCanonicalization
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    Region &mask = op.getMask();
-    if (mask.empty())
+    Value yielded = getSingleYielded(op.getMask());
+    if (!yielded || !matchPattern(yielded, m_One()))
       return failure();
-    auto yield = dyn_cast<YieldOp>(mask.front().getTerminator());
-    if (!yield || yield.getValues().size() != 1 ||
-        !matchPattern(yield.getValues().front(), m_One()))
-      return failure();
-    eraseRegionBody(rewriter, op, mask);
+    eraseRegionBody(rewriter, op, op.getMask());
     return success();
   }
 };
@@ -70,16 +77,11 @@ struct AttentionIdentityScoreCanonicalization
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    Region &score = op.getScore();
-    if (score.empty())
+    Value yielded = getSingleYielded(op.getScore());
+    if (!yielded || op.getScore().getNumArguments() == 0 ||
+        yielded != op.getScore().getArgument(0))
       return failure();
-    Block &block = score.front();
-    auto yield = dyn_cast<YieldOp>(block.getTerminator());
-    if (!yield || yield.getValues().size() != 1 ||
-        block.getNumArguments() == 0 ||
-        yield.getValues().front() != block.getArgument(0))
-      return failure();
-    eraseRegionBody(rewriter, op, score);
+    eraseRegionBody(rewriter, op, op.getScore());
     return success();
   }
 };
