@@ -16,6 +16,8 @@
 
 #include "attnc/Frontend/MLIRGen.h"
 
+#include "ArchGen.h"
+
 #include "dialects/Attn/AttnDialect.h"
 #include "dialects/Attn/AttnOps.h"
 
@@ -264,13 +266,11 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen(const Module &module) {
       genFn(*f);
       continue;
     }
-    if (isa<ConstDecl, TypeDecl>(decl.get()))
-      continue;
-    unsupported(decl->getLoc(), isa<BlockDecl>(decl.get())
-                                    ? "block declarations"
-                                    : "arch declarations");
   }
   if (failed)
+    return nullptr;
+  // Architectures call the functions as layers: generate them second.
+  if (mlir::failed(genArchs(*result, module)))
     return nullptr;
   if (mlir::failed(mlir::verify(*result)))
     return nullptr;
