@@ -7,6 +7,7 @@
 
 #include "attnc/InitAll.h"
 
+#include "attnc/Transforms/Passes.h"
 #include "dialects/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -57,4 +58,7 @@ void mlir::attnc::registerAllExtensions(DialectRegistry &registry) {
   mlir::registerAllGPUToLLVMIRTranslations(registry);
 }
 
-void mlir::attnc::registerAllPasses() { mlir::registerAllPasses(); }
+void mlir::attnc::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerAttncPasses();
+}

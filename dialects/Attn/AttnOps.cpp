@@ -277,13 +277,16 @@ LogicalResult ScanOp::verify() {
   unsigned numBatch = getNumBatchDims();
   unsigned numStates = getNumStates();
 
-  // body: (batch indices..., t, states...), ends with attn.scan_yield.
+  // body: (batch indices..., t, states..., [chunk-start states...]), ends
+  // with attn.scan_yield.
   Block &body = getBody().front();
-  if (body.getNumArguments() != numBatch + 1 + numStates)
+  unsigned copies = getChunk() > 1 ? 2 : 1;
+  if (body.getNumArguments() != numBatch + 1 + copies * numStates)
     return emitOpError("body region must have ")
-           << numBatch + 1 + numStates << " arguments (" << numBatch
-           << " batch indices, the time, " << numStates << " states), got "
-           << body.getNumArguments();
+           << numBatch + 1 + copies * numStates << " arguments (" << numBatch
+           << " batch indices, the time, " << numStates << " states"
+           << (copies == 2 ? ", the states at the chunk's start" : "")
+           << "), got " << body.getNumArguments();
   for (unsigned i = 0; i <= numBatch; ++i)
     if (!body.getArgument(i).getType().isIndex())
       return emitOpError("body region argument ")
@@ -296,6 +299,13 @@ LogicalResult ScanOp::verify() {
       return emitOpError("body region state argument ")
              << i << " must be a ranked tensor, got " << t;
     stateTypes.push_back(rt);
+  }
+  for (unsigned i = 0; copies == 2 && i < numStates; ++i) {
+    Type t = body.getArgument(numBatch + 1 + numStates + i).getType();
+    if (t != stateTypes[i])
+      return emitOpError("body region chunk-start argument ")
+             << i << " must have the state's type " << stateTypes[i] << ", got "
+             << t;
   }
   auto scanYield = body.empty() ? nullptr : dyn_cast<ScanYieldOp>(&body.back());
   if (!scanYield)

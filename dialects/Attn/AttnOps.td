@@ -141,10 +141,14 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     Results: `output : [batch..., length, emit...]`, the emits stacked over
     batch and time, then the final states `[batch..., state...]`.
 
-    `chunk` is the mini-batch length of chunked recurrences (Titans): a
-    hint for lowerings, which may evaluate state-independent parts of a
-    chunk in parallel. `linear_in_state` says that every state update is
-    affine in the state (`S' = A_t S + B_t`), which permits the
+    `chunk = C` splits time into chunks `[0, C), [C, 2C), ...`. With
+    `C > 1` the body has `n` more arguments after the states: the states as
+    they were at the start of `t`'s chunk (before step `C * floor(t / C)`).
+    Reading them, instead of the current states, is how a program takes its
+    gradients at the chunk-start weights (Titans' mini-batch gradient
+    descent): the chunk is part of the semantics, not a hint. `C = 1` (the
+    default) has no extra arguments. `linear_in_state` says that every state
+    update is affine in the state (`S' = A_t S + B_t`), which permits the
     chunkwise-parallel lowering.
 
     The regions may read values defined above them (inputs indexed by the

@@ -29,8 +29,8 @@ void registerAllDialects(DialectRegistry &registry);
 /// dialects, which gpu-module-to-binary needs.
 void registerAllExtensions(DialectRegistry &registry);
 
-/// Registers the passes attnc-opt exposes. For now these are all upstream
-/// passes; the attn passes join them as they are written.
+/// Registers the passes attnc-opt exposes: the upstream passes and the attn-*
+/// passes of attnc/Transforms/Passes.h.
 void registerAllPasses();
 
 } // namespace attnc

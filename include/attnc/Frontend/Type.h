@@ -60,6 +60,17 @@ public:
   /// The symbols this dimension mentions, atoms of quotients included.
   std::vector<std::string> getSymbols() const;
 
+  /// The polynomial: monomial (sorted atom names) -> coefficient.
+  const std::map<std::vector<std::string>, int64_t> &getTerms() const {
+    return terms;
+  }
+  /// For a quotient atom, its numerator and divisor; null for a symbol.
+  const std::pair<std::shared_ptr<DimExpr>, std::shared_ptr<DimExpr>> *
+  getQuotient(const std::string &atom) const {
+    auto it = quotients.find(atom);
+    return it == quotients.end() ? nullptr : &it->second;
+  }
+
   bool operator==(const DimExpr &rhs) const { return terms == rhs.terms; }
   bool operator!=(const DimExpr &rhs) const { return !(*this == rhs); }
 

@@ -8,7 +8,8 @@
 /// \file
 /// The architecture half of MLIRGen: every checked `arch` becomes a
 /// `func.func` whose blocks are inlined, with one function argument per
-/// weight of every terminal instance.
+/// weight of every terminal instance. Each weight argument carries
+/// `attn.param = "<dotted path>"`; ArchGen.cpp documents the scheme.
 ///
 //===----------------------------------------------------------------------===//
 

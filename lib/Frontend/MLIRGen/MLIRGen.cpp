@@ -6,127 +6,55 @@
 //===----------------------------------------------------------------------===//
 ///
 /// \file
-/// MLIRGen v0: each `fn` becomes a `func.func` over ranked tensors. Scalar
-/// indexed definitions become `tensor.generate`; the canonical attend form
-/// becomes `attn.attention` with score and mask regions. Every other
-/// construct is reported as "not supported yet" at its source location, and
-/// no module is returned after an error.
+/// Each `fn` becomes a `func.func` over ranked tensors (constant dims
+/// static, size symbols dynamic); each `arch` becomes a `func.func` too
+/// (ArchGen.cpp). This file holds the module and function level, the
+/// statements, and the mapping of checked types and sizes to MLIR. The
+/// module is verified; after any error no module is returned.
+///
+/// Statements:
+///   x[i, j] = scalar           tensor.generate
+///   x[i, j] = tensor-valued    scf.forall with tensor.parallel_insert_slice
+///   x[b, h, i] = attend ...    attn.attention (AttendGen.cpp)
+///   y[b, h, t] = scan ...      attn.scan (ScanGen.cpp)
+///   name = e                   the value of e, bound to the name
 ///
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Frontend/MLIRGen.h"
 
 #include "ArchGen.h"
-
-#include "dialects/Attn/AttnDialect.h"
-#include "dialects/Attn/AttnOps.h"
+#include "MLIRGenImpl.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Builders.h"
-#include "mlir/IR/BuiltinTypes.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 
-#include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
 
-#include <map>
-#include <optional>
-#include <string>
-
 using namespace attnc;
+using namespace attnc::mlirgen;
 using llvm::dyn_cast;
-using llvm::dyn_cast_or_null;
 using llvm::isa;
 
-namespace {
+//===----------------------------------------------------------------------===//
+// Diagnostics, types and sizes
+//===----------------------------------------------------------------------===//
 
-/// A tensor value of the function being built, with its checked type.
-struct TensorValue {
-  mlir::Value value;
-  ValueType type;
-};
+mlir::Value FnGen::unsupported(const Location &l, const llvm::Twine &what) {
+  return error(l, "not supported yet: " + what);
+}
 
-/// The names in scope of a scalar expression: index variables (as `index`)
-/// and, inside a score region, the dot product replaced by `%s`.
-struct ScalarEnv {
-  std::map<std::string, mlir::Value> indices;
-  const Expr *dot = nullptr;
-  mlir::Value dotValue;
-};
+mlir::Value FnGen::error(const Location &l, const llvm::Twine &what) {
+  mlir::emitError(loc(l)) << what.str();
+  failed = true;
+  return {};
+}
 
-class MLIRGenImpl {
-public:
-  explicit MLIRGenImpl(mlir::MLIRContext &context)
-      : context(context), builder(&context) {}
-
-  mlir::OwningOpRef<mlir::ModuleOp> gen(const Module &module);
-
-private:
-  mlir::MLIRContext &context;
-  mlir::OpBuilder builder;
-  bool failed = false;
-
-  // Per-function state.
-  const FnDecl *fn = nullptr;
-  llvm::StringMap<TensorValue> tensors;
-  /// Size symbol -> (parameter value, dim index) of its first occurrence.
-  llvm::StringMap<std::pair<mlir::Value, unsigned>> sizes;
-  /// Compile-time constants: the function's and local `G = Hq / Hkv`.
-  std::map<std::string, ConstValue> consts;
-  /// Top-level `const NAME = value`s.
-  std::map<std::string, ConstValue> globalConsts;
-  /// Tensors whose definition failed: uses report nothing more.
-  llvm::StringSet<> poisoned;
-
-  mlir::Location loc(const Location &l) {
-    return mlir::FileLineColLoc::get(&context, l.file, l.line, l.col);
-  }
-  /// Reports "not supported yet: what" at `l`; returns a null value.
-  mlir::Value unsupported(const Location &l, const llvm::Twine &what) {
-    mlir::emitError(loc(l)) << "not supported yet: " << what.str();
-    failed = true;
-    return {};
-  }
-  mlir::LogicalResult unsupportedStmt(const Location &l,
-                                      const llvm::Twine &what) {
-    unsupported(l, what);
-    return mlir::failure();
-  }
-
-  mlir::Type elemType(ElemType t);
-  std::optional<mlir::RankedTensorType> tensorType(const ValueType &t,
-                                                   const Location &l);
-  mlir::Type scalarType(const Expr &e) {
-    return elemType(e.type ? e.type->getElemType() : ElemType::F32);
-  }
-
-  mlir::Value coerce(mlir::Value v, mlir::Type to, mlir::Location l);
-  mlir::Value sizeValue(const std::string &symbol, const Location &l);
-  mlir::Value dimValue(const DimExpr &d, const Location &l);
-  mlir::Value constValue(const ConstValue &c, mlir::Type t, mlir::Location l);
-
-  void genFn(const FnDecl &decl);
-  mlir::LogicalResult genStmt(const Stmt &stmt);
-  mlir::LogicalResult genGenerate(const IndexedDefStmt &def);
-  mlir::LogicalResult genAttend(const IndexedDefStmt &def,
-                                const AttendExpr &attend);
-  mlir::Value genScalar(const Expr &e, const ScalarEnv &env);
-  mlir::Value genCall(const CallExpr &call, const ScalarEnv &env);
-  mlir::Value genBinary(const BinaryExpr &bin, const ScalarEnv &env);
-
-  std::optional<int64_t> constInt(const Expr &e);
-  const Param *findParam(const std::string &name);
-};
-
-} // namespace
-
-mlir::Type MLIRGenImpl::elemType(ElemType t) {
+mlir::Type FnGen::elemType(ElemType t) {
   switch (t) {
   case ElemType::F16:
     return builder.getF16Type();
@@ -146,20 +74,85 @@ mlir::Type MLIRGenImpl::elemType(ElemType t) {
   return builder.getF32Type();
 }
 
-std::optional<mlir::RankedTensorType>
-MLIRGenImpl::tensorType(const ValueType &t, const Location &l) {
-  if (t.isGroup()) {
-    unsupported(l, "group values (" + t.str() + ")");
+ValueType FnGen::resolve(const ValueType &t) {
+  if (frame().subst.empty())
+    return t;
+  return t.substitute(frame().subst);
+}
+
+std::optional<ValueType> FnGen::typeOf(const Expr &e, const Env &env) {
+  if (!e.type)
     return std::nullopt;
+  ValueType t = resolve(*e.type);
+  if (t.isGroup()) {
+    if (!env.member || *env.member >= t.getMembers().size())
+      return std::nullopt;
+    return t.getMembers()[*env.member].second;
   }
+  return t;
+}
+
+mlir::Type FnGen::mlirType(const ValueType &t) {
+  mlir::Type elem = elemType(t.getElemType());
+  if (t.isScalar())
+    return elem;
   llvm::SmallVector<int64_t> shape;
   for (const DimExpr &d : t.getShape())
     shape.push_back(d.getConstant().value_or(mlir::ShapedType::kDynamic));
-  return mlir::RankedTensorType::get(shape, elemType(t.getElemType()));
+  return mlir::RankedTensorType::get(shape, elem);
 }
 
-mlir::Value MLIRGenImpl::coerce(mlir::Value v, mlir::Type to,
-                                mlir::Location l) {
+mlir::Value FnGen::dimValue(const DimExpr &d, const Location &l) {
+  mlir::Location ml = loc(l);
+  if (std::optional<int64_t> c = d.getConstant())
+    return mlir::arith::ConstantIndexOp::create(builder, ml, *c);
+  // A polynomial over symbols and quotient atoms.
+  std::function<mlir::Value(const std::string &)> atom;
+  atom = [&](const std::string &name) -> mlir::Value {
+    if (auto *q = d.getQuotient(name)) {
+      mlir::Value num = dimValue(*q->first, l);
+      mlir::Value den = num ? dimValue(*q->second, l) : mlir::Value();
+      if (!den)
+        return {};
+      return mlir::arith::FloorDivSIOp::create(builder, ml, num, den);
+    }
+    auto it = sizes.find(name);
+    if (it == sizes.end())
+      return unsupported(l, "the size '" + name +
+                                "' does not appear in a parameter's shape");
+    return mlir::tensor::DimOp::create(builder, ml, it->second.first,
+                                       it->second.second);
+  };
+  mlir::Value sum;
+  for (const auto &[mono, coeff] : d.getTerms()) {
+    mlir::Value term = mlir::arith::ConstantIndexOp::create(builder, ml, coeff);
+    if (coeff == 1 && !mono.empty())
+      term = {};
+    for (const std::string &name : mono) {
+      mlir::Value a = atom(name);
+      if (!a)
+        return {};
+      term = term ? mlir::arith::MulIOp::create(builder, ml, term, a) : a;
+    }
+    sum = sum ? mlir::arith::AddIOp::create(builder, ml, sum, term) : term;
+  }
+  return sum ? sum : mlir::arith::ConstantIndexOp::create(builder, ml, 0);
+}
+
+bool FnGen::dynamicSizes(const ValueType &t, const Location &l,
+                         llvm::SmallVectorImpl<mlir::Value> &out) {
+  for (const DimExpr &d : t.getShape()) {
+    if (d.isConstant())
+      continue;
+    mlir::Value v = dimValue(d, l);
+    if (!v)
+      return false;
+    out.push_back(v);
+  }
+  return true;
+}
+
+mlir::Value FnGen::coerce(mlir::Value v, mlir::Type to, mlir::Location l) {
   mlir::Type from = v.getType();
   if (from == to)
     return v;
@@ -178,6 +171,13 @@ mlir::Value MLIRGenImpl::coerce(mlir::Value v, mlir::Type to,
       return mlir::arith::SIToFPOp::create(builder, l, to, v);
     }
     unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+    if (to.isInteger(1)) {
+      // A truth value: non-zero.
+      mlir::Value zero = mlir::arith::ConstantOp::create(
+          builder, l, builder.getIntegerAttr(from, 0));
+      return mlir::arith::CmpIOp::create(
+          builder, l, mlir::arith::CmpIPredicate::ne, v, zero);
+    }
     if (fw < tw) {
       if (from.isInteger(1))
         return mlir::arith::ExtUIOp::create(builder, l, to, v);
@@ -199,8 +199,21 @@ mlir::Value MLIRGenImpl::coerce(mlir::Value v, mlir::Type to,
   return v;
 }
 
-mlir::Value MLIRGenImpl::constValue(const ConstValue &c, mlir::Type t,
-                                    mlir::Location l) {
+mlir::Value FnGen::convert(mlir::Value v, mlir::Type to, mlir::Location l) {
+  if (v.getType() == to)
+    return v;
+  auto fromT = mlir::dyn_cast<mlir::RankedTensorType>(v.getType());
+  auto toT = mlir::dyn_cast<mlir::RankedTensorType>(to);
+  if (fromT && toT && fromT.getElementType() == toT.getElementType() &&
+      fromT.getRank() == toT.getRank())
+    return mlir::tensor::CastOp::create(builder, l, toT, v);
+  if (!fromT && !toT)
+    return coerce(v, to, l);
+  return {};
+}
+
+mlir::Value FnGen::constValue(const ConstValue &c, mlir::Type t,
+                              mlir::Location l) {
   if (auto ft = mlir::dyn_cast<mlir::FloatType>(t))
     return mlir::arith::ConstantOp::create(
         builder, l, builder.getFloatAttr(ft, c.asDouble()));
@@ -210,64 +223,357 @@ mlir::Value MLIRGenImpl::constValue(const ConstValue &c, mlir::Type t,
                                          builder.getIntegerAttr(t, c.intValue));
 }
 
-mlir::Value MLIRGenImpl::sizeValue(const std::string &symbol,
-                                   const Location &l) {
-  auto it = sizes.find(symbol);
-  if (it == sizes.end())
-    return unsupported(l, "the size '" + symbol +
-                              "' does not appear in a parameter's shape");
-  return mlir::tensor::DimOp::create(builder, loc(l), it->second.first,
-                                     it->second.second);
+mlir::Value FnGen::emptyTensor(const ValueType &t, const Location &l) {
+  llvm::SmallVector<mlir::Value> dyn;
+  if (!dynamicSizes(t, l, dyn))
+    return {};
+  auto type = mlir::cast<mlir::RankedTensorType>(mlirType(t));
+  return mlir::tensor::EmptyOp::create(builder, loc(l), type.getShape(),
+                                       type.getElementType(), dyn);
 }
 
-mlir::Value MLIRGenImpl::dimValue(const DimExpr &d, const Location &l) {
-  if (std::optional<int64_t> c = d.getConstant())
-    return mlir::arith::ConstantIndexOp::create(builder, loc(l), *c);
-  std::vector<std::string> symbols = d.getSymbols();
-  if (symbols.size() == 1 && d == DimExpr::symbol(symbols.front()))
-    return sizeValue(symbols.front(), l);
-  return unsupported(l, "the run-time size expression '" + d.str() + "'");
-}
-
-const Param *MLIRGenImpl::findParam(const std::string &name) {
-  for (const Param &p : fn->params)
-    if (p.name == name)
-      return &p;
-  return nullptr;
-}
-
-/// The value of a compile-time integer expression: a literal or a constant.
-std::optional<int64_t> MLIRGenImpl::constInt(const Expr &e) {
-  if (auto *lit = dyn_cast<IntLitExpr>(&e))
-    return lit->value;
-  if (auto *name = dyn_cast<NameExpr>(&e)) {
-    auto it = consts.find(name->name);
-    if (it != consts.end() && it->second.isInt)
-      return it->second.intValue;
-  }
-  return std::nullopt;
+mlir::Value FnGen::filled(const ValueType &t, double value, const Location &l) {
+  mlir::Type elem = elemType(t.getElemType());
+  mlir::Value c =
+      constValue(isFloat(t.getElemType()) ? ConstValue::ofFloat(value)
+                                          : ConstValue::ofInt(int64_t(value)),
+                 elem, loc(l));
+  if (t.isScalar())
+    return c;
+  mlir::Value empty = emptyTensor(t, l);
+  if (!empty)
+    return {};
+  return mlir::linalg::FillOp::create(builder, loc(l), c, empty).getResult(0);
 }
 
 //===----------------------------------------------------------------------===//
-// Functions and statements
+// Functions
 //===----------------------------------------------------------------------===//
 
-mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen(const Module &module) {
-  Location fileLoc{module.mainFile, 1, 1};
-  mlir::OwningOpRef<mlir::ModuleOp> result =
-      mlir::ModuleOp::create(loc(fileLoc));
-  for (const DeclPtr &decl : module.decls)
-    if (auto *c = dyn_cast<ConstDecl>(decl.get()))
-      if (c->checkedValue)
-        globalConsts[c->getName()] = *c->checkedValue;
-  for (const DeclPtr &decl : module.decls) {
-    if (auto *f = dyn_cast<FnDecl>(decl.get())) {
-      builder.setInsertionPointToEnd(result->getBody());
-      genFn(*f);
+bool FnGen::genFn(const FnDecl &decl) {
+  sizes.clear();
+  frames.clear();
+  frames.emplace_back();
+  frame().consts = globalConsts;
+  for (const auto &[name, value] : decl.checkedConsts)
+    frame().consts[name] = value;
+
+  // Group parameters are passed member by member.
+  llvm::SmallVector<mlir::Type> argTypes, resultTypes;
+  for (const Param &p : decl.params) {
+    if (!p.checkedType)
+      return false;
+    if (p.checkedType->isGroup()) {
+      for (const auto &member : p.checkedType->getMembers())
+        argTypes.push_back(mlirType(member.second));
       continue;
     }
+    argTypes.push_back(mlirType(*p.checkedType));
   }
-  if (failed)
+  for (const ValueType &r : decl.checkedResults) {
+    if (r.isGroup()) {
+      unsupported(decl.getLoc(), "returning a group (" + r.str() + ")");
+      return false;
+    }
+    resultTypes.push_back(mlirType(r));
+  }
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = mlir::func::FuncOp::create(
+      builder, loc(decl.getLoc()), decl.getName(),
+      builder.getFunctionType(argTypes, resultTypes));
+  mlir::Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  unsigned argNo = 0;
+  for (const Param &p : decl.params) {
+    Binding binding{*p.checkedType, {}};
+    auto record = [&](const ValueType &t, mlir::Value arg) {
+      binding.values.push_back(arg);
+      for (auto [dim, d] : llvm::enumerate(t.getShape())) {
+        std::vector<std::string> symbols = d.getSymbols();
+        if (symbols.size() == 1 && d == DimExpr::symbol(symbols.front()) &&
+            !sizes.count(symbols.front()))
+          sizes[symbols.front()] = {arg, unsigned(dim)};
+      }
+    };
+    if (p.checkedType->isGroup()) {
+      for (const auto &member : p.checkedType->getMembers())
+        record(member.second, entry->getArgument(argNo++));
+    } else {
+      record(*p.checkedType, entry->getArgument(argNo++));
+    }
+    frame().names[p.name] = std::move(binding);
+  }
+
+  bool ok = true;
+  for (const StmtPtr &stmt : decl.body)
+    ok &= genStmt(*stmt, Env());
+  if (!ok || failed) {
+    // Never leave a half-built function behind.
+    func.erase();
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+bool FnGen::genStmt(const Stmt &stmt, const Env &env) {
+  if (auto *def = dyn_cast<IndexedDefStmt>(&stmt)) {
+    if (genIndexedDef(*def, env))
+      return true;
+    frame().poisoned.insert(def->name);
+    return false;
+  }
+  if (auto *let = dyn_cast<LetStmt>(&stmt)) {
+    if (genLet(*let, env))
+      return true;
+    for (const LetStmt::Name &n : let->names)
+      frame().poisoned.insert(n.name);
+    return false;
+  }
+  if (auto *ret = dyn_cast<ReturnStmt>(&stmt)) {
+    auto func = mlir::cast<mlir::func::FuncOp>(
+        builder.getInsertionBlock()->getParentOp());
+    llvm::ArrayRef<mlir::Type> resultTypes = func.getResultTypes();
+    llvm::SmallVector<mlir::Value> values;
+    for (auto [i, e] : llvm::enumerate(ret->values)) {
+      mlir::Value v = gen(*e, env);
+      if (!v)
+        return false;
+      if (i < resultTypes.size())
+        v = convert(v, resultTypes[i], loc(e->getLoc()));
+      if (!v) {
+        unsupported(e->getLoc(), "this returned value's type");
+        return false;
+      }
+      values.push_back(v);
+    }
+    mlir::func::ReturnOp::create(builder, loc(ret->getLoc()), values);
+    return true;
+  }
+  // State declarations and emits are handled by genScan; Sema rejects them
+  // anywhere else.
+  unsupported(stmt.getLoc(), isa<StateDeclStmt>(&stmt)
+                                 ? "state declarations outside a scan"
+                                 : "emit outside a scan");
+  return false;
+}
+
+bool FnGen::genLet(const LetStmt &let, const Env &outer) {
+  // `G = Hq / Hkv`: a compile-time integer, usable in subscripts.
+  if (let.names.size() == 1 && let.checkedDim && let.checkedDim->isConstant()) {
+    frame().consts[let.names.front().name] =
+        ConstValue::ofInt(*let.checkedDim->getConstant());
+    return true;
+  }
+  if (let.names.size() == 1) {
+    if (!let.value->type)
+      return false;
+    if (auto *scan = dyn_cast<ScanExpr>(let.value.get()))
+      return genScan(let.names.front().name, {}, *scan, *let.value->type);
+    return bindExpr(let.names.front().name, *let.value->type, *let.value,
+                    outer);
+  }
+  // `a, b = grad(loss, A, B)`: one name per gradient.
+  auto *call = dyn_cast<CallExpr>(let.value.get());
+  if (!call || call->callee != "grad") {
+    unsupported(let.getLoc(), "unpacking anything but grad");
+    return false;
+  }
+  for (auto [i, n] : llvm::enumerate(let.names)) {
+    const Expr *wrt = call->args[i + 1].get();
+    if (!wrt->type)
+      return false;
+    // The gradient with respect to argument i + 1 has that argument's type;
+    // genGrad returns it for env.member = i through a projected call.
+    Binding binding{resolve(*wrt->type), {}};
+    unsigned members =
+        binding.type.isGroup() ? binding.type.getMembers().size() : 1;
+    for (unsigned m = 0; m < members; ++m) {
+      Env env = outer;
+      // Gradients are numbered over the flattened members of all wrt args.
+      unsigned flat = 0;
+      for (size_t a = 1; a <= i; ++a)
+        flat += call->args[a]->type && call->args[a]->type->isGroup()
+                    ? call->args[a]->type->getMembers().size()
+                    : 1;
+      env.member = flat + m;
+      mlir::Value v = genGrad(*call, env);
+      if (!v)
+        return false;
+      binding.values.push_back(v);
+    }
+    frame().names[n.name] = std::move(binding);
+  }
+  return true;
+}
+
+bool FnGen::bindExpr(const std::string &name, const ValueType &checked,
+                     const Expr &value, const Env &outer) {
+  ValueType type = resolve(checked);
+  Binding binding{type, {}};
+  unsigned members = type.isGroup() ? type.getMembers().size() : 1;
+  for (unsigned m = 0; m < members; ++m) {
+    Env env = outer;
+    if (type.isGroup())
+      env.member = m;
+    mlir::Value v = gen(value, env);
+    if (!v)
+      return false;
+    binding.values.push_back(v);
+  }
+  frame().names[name] = std::move(binding);
+  return true;
+}
+
+bool FnGen::genIndexedDef(const IndexedDefStmt &def, const Env &env) {
+  if (!def.checkedType)
+    return false;
+  if (auto *attend = dyn_cast<AttendExpr>(def.value.get()))
+    return genAttend(def, *attend);
+  if (auto *scan = dyn_cast<ScanExpr>(def.value.get())) {
+    if (def.indices.empty() || def.indices.back().name != scan->index) {
+      error(def.getLoc(), "internal error: a scan's time index");
+      return false;
+    }
+    llvm::SmallVector<const IndexDecl *> batch;
+    for (const IndexDecl &index : llvm::ArrayRef(def.indices).drop_back())
+      batch.push_back(&index);
+    return genScan(def.name, batch, *scan, *def.checkedType);
+  }
+  for (const IndexDecl &index : def.indices)
+    if (!index.checkedExtent)
+      return false;
+  ValueType type = resolve(*def.checkedType);
+  if (type.isGroup()) {
+    unsupported(def.getLoc(), "indexed definitions of groups");
+    return false;
+  }
+  std::optional<ValueType> valueType = typeOf(*def.value, env);
+  if (!valueType)
+    return false;
+  mlir::Value v = valueType->isScalar() ? genGenerate(def, type, env)
+                                        : genForall(def, type, env);
+  if (!v)
+    return false;
+  frame().names[def.name] = Binding{type, {v}};
+  return true;
+}
+
+mlir::Value FnGen::genGenerate(const IndexedDefStmt &def, const ValueType &type,
+                               const Env &outer) {
+  llvm::SmallVector<mlir::Value> dynExtents;
+  if (!dynamicSizes(type, def.getLoc(), dynExtents))
+    return {};
+  mlir::Location l = loc(def.getLoc());
+  auto tensorType = mlir::cast<mlir::RankedTensorType>(mlirType(type));
+  auto op = mlir::tensor::GenerateOp::create(
+      builder, l, tensorType, dynExtents,
+      [](mlir::OpBuilder &, mlir::Location, mlir::ValueRange) {});
+  mlir::Block &body = op.getBody().front();
+  Env env = outer;
+  for (auto [index, arg] : llvm::zip(def.indices, body.getArguments()))
+    env.indices[index.name] = arg;
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&body);
+  mlir::Value v = gen(*def.value, env);
+  if (!v)
+    return {};
+  v = coerce(v, tensorType.getElementType(), loc(def.value->getLoc()));
+  mlir::tensor::YieldOp::create(builder, l, v);
+  return op.getResult();
+}
+
+mlir::Value FnGen::genForall(const IndexedDefStmt &def, const ValueType &type,
+                             const Env &outer) {
+  // x[i...] = e with e a tensor: a parallel loop over i... whose iterations
+  // insert their slices [1..., S...] of the result.
+  mlir::Location l = loc(def.getLoc());
+  size_t numIndices = def.indices.size();
+  llvm::SmallVector<mlir::OpFoldResult> bounds;
+  for (const IndexDecl &index : def.indices) {
+    DimExpr extent = index.checkedExtent->substitute(frame().subst);
+    if (std::optional<int64_t> c = extent.getConstant()) {
+      bounds.push_back(builder.getIndexAttr(*c));
+      continue;
+    }
+    mlir::Value v = dimValue(extent, index.loc);
+    if (!v)
+      return {};
+    bounds.push_back(v);
+  }
+  mlir::Value init = emptyTensor(type, def.getLoc());
+  if (!init)
+    return {};
+  auto forall = mlir::scf::ForallOp::create(
+      builder, l, bounds, mlir::ValueRange{init}, std::nullopt);
+  mlir::Block *body = forall.getBody();
+  Env env = outer;
+  for (auto [index, iv] : llvm::zip(def.indices, forall.getInductionVars()))
+    env.indices[index.name] = iv;
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(forall.getTerminator());
+  mlir::Value v = gen(*def.value, env);
+  if (!v)
+    return {};
+  auto sliceType = mlir::RankedTensorType::get(
+      mlir::cast<mlir::RankedTensorType>(init.getType())
+          .getShape()
+          .drop_front(numIndices),
+      mlir::cast<mlir::RankedTensorType>(init.getType()).getElementType());
+  v = convert(v, sliceType, l);
+  if (!v)
+    return unsupported(def.value->getLoc(), "this value's type");
+  llvm::SmallVector<mlir::OpFoldResult> offsets, sizesOut, strides;
+  for (mlir::Value iv : forall.getInductionVars()) {
+    offsets.push_back(iv);
+    sizesOut.push_back(builder.getIndexAttr(1));
+  }
+  auto sliceTy = mlir::cast<mlir::RankedTensorType>(v.getType());
+  for (int64_t d = 0; d < sliceTy.getRank(); ++d) {
+    offsets.push_back(builder.getIndexAttr(0));
+    if (sliceTy.isDynamicDim(d))
+      sizesOut.push_back(
+          mlir::tensor::DimOp::create(builder, l, v, d).getResult());
+    else
+      sizesOut.push_back(builder.getIndexAttr(sliceTy.getDimSize(d)));
+  }
+  strides.assign(offsets.size(), builder.getIndexAttr(1));
+  builder.setInsertionPointToEnd(forall.getTerminator().getBody());
+  mlir::tensor::ParallelInsertSliceOp::create(
+      builder, l, v, body->getArguments().back(), offsets, sizesOut, strides);
+  return forall.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Module
+//===----------------------------------------------------------------------===//
+
+mlir::OwningOpRef<mlir::ModuleOp> attnc::mlirGen(mlir::MLIRContext &context,
+                                                 const Module &module) {
+  context.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                      mlir::linalg::LinalgDialect, mlir::scf::SCFDialect,
+                      mlir::tensor::TensorDialect>();
+  Location fileLoc{module.mainFile, 1, 1};
+  mlir::OwningOpRef<mlir::ModuleOp> result = mlir::ModuleOp::create(
+      mlir::FileLineColLoc::get(&context, fileLoc.file, 1, 1));
+  std::map<std::string, ConstValue> globalConsts;
+  std::map<std::string, const FnDecl *> fns;
+  for (const DeclPtr &decl : module.decls) {
+    if (auto *c = dyn_cast<ConstDecl>(decl.get()); c && c->checkedValue)
+      globalConsts[c->getName()] = *c->checkedValue;
+    if (auto *f = dyn_cast<FnDecl>(decl.get()))
+      fns[f->getName()] = f;
+  }
+  FnGen gen(context, *result, globalConsts, fns);
+  bool ok = true;
+  for (const DeclPtr &decl : module.decls)
+    if (auto *f = dyn_cast<FnDecl>(decl.get()))
+      ok &= gen.genFn(*f);
+  if (!ok || gen.failed)
     return nullptr;
   // Architectures call the functions as layers: generate them second.
   if (mlir::failed(genArchs(*result, module)))
@@ -275,618 +581,4 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen(const Module &module) {
   if (mlir::failed(mlir::verify(*result)))
     return nullptr;
   return result;
-}
-
-void MLIRGenImpl::genFn(const FnDecl &decl) {
-  fn = &decl;
-  tensors.clear();
-  sizes.clear();
-  poisoned.clear();
-  consts = globalConsts;
-  for (const auto &[name, value] : decl.checkedConsts)
-    consts[name] = value;
-
-  llvm::SmallVector<mlir::Type> argTypes, resultTypes;
-  bool ok = true;
-  for (const Param &p : decl.params) {
-    if (!p.checkedType) {
-      ok = false;
-      continue;
-    }
-    std::optional<mlir::RankedTensorType> t = tensorType(*p.checkedType, p.loc);
-    if (!t) {
-      ok = false;
-      continue;
-    }
-    argTypes.push_back(*t);
-  }
-  for (const ValueType &r : decl.checkedResults) {
-    std::optional<mlir::RankedTensorType> t = tensorType(r, decl.getLoc());
-    if (!t) {
-      ok = false;
-      continue;
-    }
-    resultTypes.push_back(*t);
-  }
-  if (!ok)
-    return;
-
-  auto func = mlir::func::FuncOp::create(
-      builder, loc(decl.getLoc()), decl.getName(),
-      builder.getFunctionType(argTypes, resultTypes));
-  mlir::Block *entry = func.addEntryBlock();
-  builder.setInsertionPointToStart(entry);
-  for (auto [p, arg] : llvm::zip(decl.params, entry->getArguments())) {
-    tensors[p.name] = {arg, *p.checkedType};
-    for (auto [dim, d] : llvm::enumerate(p.checkedType->getShape())) {
-      std::vector<std::string> symbols = d.getSymbols();
-      if (symbols.size() == 1 && d == DimExpr::symbol(symbols.front()) &&
-          !sizes.count(symbols.front()))
-        sizes[symbols.front()] = {arg, unsigned(dim)};
-    }
-  }
-  for (const StmtPtr &stmt : decl.body)
-    if (mlir::failed(genStmt(*stmt)))
-      ok = false;
-  if (!ok || failed) {
-    // Never leave a half-built function behind.
-    func.erase();
-  }
-}
-
-mlir::LogicalResult MLIRGenImpl::genStmt(const Stmt &stmt) {
-  if (auto *def = dyn_cast<IndexedDefStmt>(&stmt)) {
-    mlir::LogicalResult result = mlir::failure();
-    if (auto *attend = dyn_cast<AttendExpr>(def->value.get()))
-      result = genAttend(*def, *attend);
-    else if (def->value->type && def->value->type->isScalar())
-      result = genGenerate(*def);
-    else if (isa<ScanExpr>(def->value.get()))
-      unsupported(def->value->getLoc(), "scan");
-    else if (auto *call = dyn_cast<CallExpr>(def->value.get()))
-      unsupported(def->value->getLoc(),
-                  "the call '" + call->callee + "' with a non-scalar result");
-    else
-      unsupported(def->value->getLoc(),
-                  "indexed definitions of non-scalar values");
-    if (mlir::failed(result))
-      poisoned.insert(def->name);
-    return result;
-  }
-  if (auto *let = dyn_cast<LetStmt>(&stmt)) {
-    if (let->names.size() == 1 && let->checkedDim &&
-        let->checkedDim->isConstant()) {
-      consts[let->names.front().name] =
-          ConstValue::ofInt(*let->checkedDim->getConstant());
-      return mlir::success();
-    }
-    return unsupportedStmt(let->getLoc(),
-                           "local definitions other than compile-time "
-                           "integers");
-  }
-  if (auto *ret = dyn_cast<ReturnStmt>(&stmt)) {
-    llvm::SmallVector<mlir::Value> values;
-    for (const ExprPtr &e : ret->values) {
-      auto *name = dyn_cast<NameExpr>(e.get());
-      if (name && poisoned.contains(name->name))
-        return mlir::failure();
-      if (!name || !tensors.count(name->name))
-        return unsupportedStmt(
-            e->getLoc(),
-            "returning an expression (return the name of a defined tensor)");
-      values.push_back(tensors[name->name].value);
-    }
-    mlir::func::ReturnOp::create(builder, loc(ret->getLoc()), values);
-    return mlir::success();
-  }
-  if (isa<StateDeclStmt>(&stmt))
-    return unsupportedStmt(stmt.getLoc(), "state declarations");
-  return unsupportedStmt(stmt.getLoc(), "emit statements");
-}
-
-mlir::LogicalResult MLIRGenImpl::genGenerate(const IndexedDefStmt &def) {
-  if (!def.checkedType)
-    return mlir::failure();
-  std::optional<mlir::RankedTensorType> type =
-      tensorType(*def.checkedType, def.getLoc());
-  if (!type)
-    return mlir::failure();
-  llvm::SmallVector<mlir::Value> dynExtents;
-  for (const IndexDecl &index : def.indices) {
-    if (!index.checkedExtent)
-      return mlir::failure();
-    if (index.checkedExtent->isConstant())
-      continue;
-    mlir::Value v = dimValue(*index.checkedExtent, index.loc);
-    if (!v)
-      return mlir::failure();
-    dynExtents.push_back(v);
-  }
-  mlir::Location l = loc(def.getLoc());
-  auto gen = mlir::tensor::GenerateOp::create(
-      builder, l, *type, dynExtents,
-      [](mlir::OpBuilder &, mlir::Location, mlir::ValueRange) {});
-  mlir::Block &body = gen.getBody().front();
-  ScalarEnv env;
-  for (auto [index, arg] : llvm::zip(def.indices, body.getArguments()))
-    env.indices[index.name] = arg;
-  {
-    mlir::OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToEnd(&body);
-    mlir::Value v = genScalar(*def.value, env);
-    if (!v)
-      return mlir::failure();
-    v = coerce(v, type->getElementType(), loc(def.value->getLoc()));
-    mlir::tensor::YieldOp::create(builder, l, v);
-  }
-  tensors[def.name] = {gen.getResult(), *def.checkedType};
-  return mlir::success();
-}
-
-//===----------------------------------------------------------------------===//
-// attend
-//===----------------------------------------------------------------------===//
-
-static const char *kAttendForm =
-    "this form of attend (expected score f(dot(q[b, h, i], k[b, h / G, j])) "
-    "and value v[b, h / G, j] over rank-4 parameters)";
-
-/// The name if `e` is a plain name.
-static const std::string *nameOf(const Expr *e) {
-  if (auto *n = dyn_cast_or_null<NameExpr>(e))
-    return &n->name;
-  return nullptr;
-}
-
-/// Collects the calls of `dot` in `e`.
-static void collectDots(const Expr *e,
-                        llvm::SmallVectorImpl<const CallExpr *> &dots) {
-  if (!e)
-    return;
-  if (auto *c = dyn_cast<CallExpr>(e)) {
-    if (c->callee == "dot")
-      dots.push_back(c);
-    for (const ExprPtr &a : c->args)
-      collectDots(a.get(), dots);
-  } else if (auto *u = dyn_cast<UnaryExpr>(e)) {
-    collectDots(u->operand.get(), dots);
-  } else if (auto *b = dyn_cast<BinaryExpr>(e)) {
-    collectDots(b->lhs.get(), dots);
-    collectDots(b->rhs.get(), dots);
-  } else if (auto *s = dyn_cast<SubscriptExpr>(e)) {
-    collectDots(s->base.get(), dots);
-    for (const ExprPtr &i : s->indices)
-      collectDots(i.get(), dots);
-  }
-}
-
-mlir::LogicalResult MLIRGenImpl::genAttend(const IndexedDefStmt &def,
-                                           const AttendExpr &attend) {
-  auto reject = [&]() { return unsupportedStmt(attend.getLoc(), kAttendForm); };
-  // The decode form `out[b, h] = attend ...` with q[b, h] over a rank-3 q
-  // is the canonical form with a unit query length.
-  bool decode = def.indices.size() == 2;
-  if ((def.indices.size() != 3 && !decode) || !def.checkedType ||
-      !attend.score || !attend.value)
-    return reject();
-  static const std::string kNoIndex;
-  const std::string &b = def.indices[0].name, &h = def.indices[1].name,
-                    &i = decode ? kNoIndex : def.indices[2].name,
-                    &j = attend.index;
-
-  // A rank-4 parameter subscripted [name0, head, name2] (rank 3 and
-  // [name0, head] when `n2` is empty), with the head index `h` or `h / G`;
-  // returns the parameter and G (1 for `h`).
-  auto matchOperand = [&](const Expr *e, const std::string &n0,
-                          const std::string &n2,
-                          int64_t &group) -> const Param * {
-    size_t arity = n2.empty() ? 2 : 3;
-    auto *sub = dyn_cast_or_null<SubscriptExpr>(e);
-    if (!sub || sub->indices.size() != arity)
-      return nullptr;
-    const std::string *base = nameOf(sub->base.get());
-    const Param *p = base ? findParam(*base) : nullptr;
-    if (!p || !p->checkedType || p->checkedType->getRank() != arity + 1)
-      return nullptr;
-    const std::string *i0 = nameOf(sub->indices[0].get());
-    if (!i0 || *i0 != n0)
-      return nullptr;
-    if (!n2.empty()) {
-      const std::string *i2 = nameOf(sub->indices[2].get());
-      if (!i2 || *i2 != n2)
-        return nullptr;
-    }
-    const Expr *head = sub->indices[1].get();
-    if (const std::string *hn = nameOf(head)) {
-      if (*hn != h)
-        return nullptr;
-      group = 1;
-      return p;
-    }
-    auto *div = dyn_cast<BinaryExpr>(head);
-    if (!div || div->op != BinaryOp::Div)
-      return nullptr;
-    const std::string *hn = nameOf(div->lhs.get());
-    std::optional<int64_t> g = constInt(*div->rhs);
-    if (!hn || *hn != h || !g || *g <= 0)
-      return nullptr;
-    group = *g;
-    return p;
-  };
-
-  llvm::SmallVector<const CallExpr *> dots;
-  collectDots(attend.score.get(), dots);
-  if (dots.size() != 1 || dots.front()->args.size() != 2)
-    return reject();
-  const CallExpr *dot = dots.front();
-  int64_t qGroup = 0, kGroup = 0, vGroup = 0;
-  const Param *q = matchOperand(dot->args[0].get(), b, i, qGroup);
-  const Param *k = matchOperand(dot->args[1].get(), b, j, kGroup);
-  const Param *v = matchOperand(attend.value.get(), b, j, vGroup);
-  if (!q || !k || !v || qGroup != 1 || kGroup != vGroup)
-    return reject();
-  if (kGroup != 1) {
-    std::optional<int64_t> hq = q->checkedType->getShape()[1].getConstant();
-    std::optional<int64_t> hkv = k->checkedType->getShape()[1].getConstant();
-    if (!hq || !hkv || *hkv == 0 || *hq != *hkv * kGroup)
-      return reject();
-  }
-
-  std::optional<mlir::RankedTensorType> outType =
-      tensorType(*def.checkedType, def.getLoc());
-  if (!outType || outType->getRank() != (decode ? 3 : 4))
-    return mlir::failure();
-  mlir::Value query = tensors[q->name].value;
-  mlir::RankedTensorType resultType = *outType;
-  // [B, Hq, D] -> [B, Hq, 1, D] and back for the decode form.
-  llvm::SmallVector<mlir::ReassociationIndices> unitN = {{0}, {1}, {2, 3}};
-  if (decode) {
-    auto qType = mlir::cast<mlir::RankedTensorType>(query.getType());
-    auto expanded = mlir::RankedTensorType::get(
-        {qType.getDimSize(0), qType.getDimSize(1), 1, qType.getDimSize(2)},
-        qType.getElementType());
-    query = mlir::tensor::ExpandShapeOp::create(builder, loc(attend.getLoc()),
-                                                expanded, query, unitN);
-    resultType = mlir::RankedTensorType::get({outType->getDimSize(0),
-                                              outType->getDimSize(1), 1,
-                                              outType->getDimSize(2)},
-                                             outType->getElementType());
-  }
-  mlir::Type elem = outType->getElementType();
-  if (!mlir::isa<mlir::FloatType>(elem))
-    return reject();
-
-  mlir::Location l = loc(attend.getLoc());
-  mlir::Value bias;
-  auto normalizer = mlir::attnc::attn::Normalizer::Softmax;
-  switch (attend.normalizer.kind) {
-  case Normalizer::Kind::Softmax:
-    break;
-  case Normalizer::Kind::Sigmoid:
-    normalizer = mlir::attnc::attn::Normalizer::Sigmoid;
-    if (attend.normalizer.bias) {
-      bias = genScalar(*attend.normalizer.bias, ScalarEnv());
-      if (!bias)
-        return mlir::failure();
-      bias = coerce(bias, elem, loc(attend.normalizer.bias->getLoc()));
-    }
-    break;
-  case Normalizer::Kind::Sum:
-    normalizer = mlir::attnc::attn::Normalizer::Sum;
-    break;
-  case Normalizer::Kind::None:
-    normalizer = mlir::attnc::attn::Normalizer::None;
-    break;
-  }
-
-  auto op = mlir::attnc::attn::AttentionOp::create(
-      builder, l, resultType, /*lse=*/mlir::Type(),
-      mlir::attnc::attn::NormalizerAttr::get(&context, normalizer), query,
-      tensors[k->name].value, tensors[v->name].value, bias,
-      /*block_mask=*/mlir::Value(), /*block_sizes=*/nullptr);
-
-  mlir::Type indexType = builder.getIndexType();
-  mlir::Type scoreType =
-      mlir::cast<mlir::RankedTensorType>(tensors[q->name].value.getType())
-          .getElementType();
-  if (attend.score.get() != dot) {
-    mlir::Block *block = new mlir::Block();
-    op.getScore().push_back(block);
-    ScalarEnv env;
-    env.dot = dot;
-    env.dotValue = block->addArgument(scoreType, l);
-    for (const std::string *n : {&b, &h, &i, &j}) {
-      mlir::Value arg = block->addArgument(indexType, l);
-      if (!n->empty())
-        env.indices[*n] = arg;
-    }
-    mlir::OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToEnd(block);
-    mlir::Value s = genScalar(*attend.score, env);
-    if (!s)
-      return mlir::failure();
-    s = coerce(s, scoreType, loc(attend.score->getLoc()));
-    mlir::attnc::attn::YieldOp::create(builder, l, mlir::ValueRange{s});
-  }
-  if (attend.mask) {
-    mlir::Block *block = new mlir::Block();
-    op.getMask().push_back(block);
-    ScalarEnv env;
-    for (const std::string *n : {&b, &h, &i, &j}) {
-      mlir::Value arg = block->addArgument(indexType, l);
-      if (!n->empty())
-        env.indices[*n] = arg;
-    }
-    mlir::OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToEnd(block);
-    mlir::Value m = genScalar(*attend.mask, env);
-    if (!m)
-      return mlir::failure();
-    m = coerce(m, builder.getI1Type(), loc(attend.mask->getLoc()));
-    mlir::attnc::attn::YieldOp::create(builder, l, mlir::ValueRange{m});
-  }
-  mlir::Value result = op.getOutput();
-  if (decode)
-    result = mlir::tensor::CollapseShapeOp::create(builder, l, *outType, result,
-                                                   unitN);
-  tensors[def.name] = {result, *def.checkedType};
-  return mlir::success();
-}
-
-//===----------------------------------------------------------------------===//
-// Scalar expressions
-//===----------------------------------------------------------------------===//
-
-mlir::Value MLIRGenImpl::genScalar(const Expr &e, const ScalarEnv &env) {
-  mlir::Location l = loc(e.getLoc());
-  if (&e == env.dot)
-    return env.dotValue;
-  if (e.type && !e.type->isScalar())
-    return unsupported(e.getLoc(),
-                       "non-scalar values here (" + e.type->str() + ")");
-  if (auto *lit = dyn_cast<IntLitExpr>(&e))
-    return constValue(ConstValue::ofInt(lit->value), scalarType(e), l);
-  if (auto *lit = dyn_cast<FloatLitExpr>(&e))
-    return constValue(ConstValue::ofFloat(lit->value), scalarType(e), l);
-  if (auto *lit = dyn_cast<BoolLitExpr>(&e))
-    return mlir::arith::ConstantOp::create(builder, l,
-                                           builder.getBoolAttr(lit->value));
-  if (auto *name = dyn_cast<NameExpr>(&e)) {
-    auto idx = env.indices.find(name->name);
-    if (idx != env.indices.end())
-      return idx->second;
-    auto c = consts.find(name->name);
-    if (c != consts.end())
-      return constValue(c->second, scalarType(e), l);
-    if (sizes.count(name->name))
-      return sizeValue(name->name, e.getLoc());
-    auto t = tensors.find(name->name);
-    if (t != tensors.end() && t->second.type.getRank() == 0)
-      return mlir::tensor::ExtractOp::create(builder, l, t->second.value,
-                                             mlir::ValueRange());
-    return unsupported(e.getLoc(), "the value '" + name->name + "' here");
-  }
-  if (auto *sub = dyn_cast<SubscriptExpr>(&e)) {
-    const std::string *base = nameOf(sub->base.get());
-    if (base && poisoned.contains(*base))
-      return {};
-    if (!base || !tensors.count(*base))
-      return unsupported(e.getLoc(), "subscripts of anything but a parameter "
-                                     "or a defined tensor");
-    const TensorValue &t = tensors[*base];
-    if (t.type.getRank() != sub->indices.size())
-      return unsupported(e.getLoc(), "partial subscripts here");
-    llvm::SmallVector<mlir::Value> indices;
-    for (const ExprPtr &index : sub->indices) {
-      mlir::Value v = genScalar(*index, env);
-      if (!v)
-        return {};
-      indices.push_back(coerce(v, builder.getIndexType(), l));
-    }
-    return mlir::tensor::ExtractOp::create(builder, l, t.value, indices);
-  }
-  if (auto *un = dyn_cast<UnaryExpr>(&e)) {
-    mlir::Value v = genScalar(*un->operand, env);
-    if (!v)
-      return {};
-    if (un->op == UnaryOp::Not) {
-      v = coerce(v, builder.getI1Type(), l);
-      mlir::Value one = mlir::arith::ConstantOp::create(
-          builder, l, builder.getBoolAttr(true));
-      return mlir::arith::XOrIOp::create(builder, l, v, one);
-    }
-    mlir::Type t = scalarType(e);
-    v = coerce(v, t, l);
-    if (mlir::isa<mlir::FloatType>(t))
-      return mlir::arith::NegFOp::create(builder, l, v);
-    mlir::Value zero = constValue(ConstValue::ofInt(0), t, l);
-    return mlir::arith::SubIOp::create(builder, l, zero, v);
-  }
-  if (auto *bin = dyn_cast<BinaryExpr>(&e))
-    return genBinary(*bin, env);
-  if (auto *call = dyn_cast<CallExpr>(&e))
-    return genCall(*call, env);
-  if (auto *red = dyn_cast<ReduceExpr>(&e))
-    return unsupported(e.getLoc(), "the reduction '" + red->op + "'");
-  if (isa<AttendExpr>(&e))
-    return unsupported(e.getLoc(), "attend inside an expression");
-  if (isa<ScanExpr>(&e))
-    return unsupported(e.getLoc(), "scan");
-  if (isa<MemberExpr>(&e))
-    return unsupported(e.getLoc(), "group members");
-  return unsupported(e.getLoc(), "group values");
-}
-
-/// The type both operands of `lhs op rhs` are computed in: the float type if
-/// either is a float, else the wider integer (index counts as i64).
-static mlir::Type commonType(mlir::OpBuilder &b, mlir::Type x, mlir::Type y) {
-  if (x == y)
-    return x;
-  auto fx = mlir::dyn_cast<mlir::FloatType>(x);
-  auto fy = mlir::dyn_cast<mlir::FloatType>(y);
-  if (fx && fy)
-    return fx.getWidth() >= fy.getWidth() ? x : y;
-  if (fx)
-    return x;
-  if (fy)
-    return y;
-  unsigned wx = x.isIndex() ? 64 : x.getIntOrFloatBitWidth();
-  unsigned wy = y.isIndex() ? 64 : y.getIntOrFloatBitWidth();
-  return b.getIntegerType(std::max(wx, wy));
-}
-
-mlir::Value MLIRGenImpl::genBinary(const BinaryExpr &bin,
-                                   const ScalarEnv &env) {
-  mlir::Location l = loc(bin.getLoc());
-  if (bin.op == BinaryOp::MatMul)
-    return unsupported(bin.getLoc(), "'@'");
-  mlir::Value x = genScalar(*bin.lhs, env);
-  if (!x)
-    return {};
-  mlir::Value y = genScalar(*bin.rhs, env);
-  if (!y)
-    return {};
-  if (bin.op == BinaryOp::And || bin.op == BinaryOp::Or) {
-    x = coerce(x, builder.getI1Type(), l);
-    y = coerce(y, builder.getI1Type(), l);
-    if (bin.op == BinaryOp::And)
-      return mlir::arith::AndIOp::create(builder, l, x, y);
-    return mlir::arith::OrIOp::create(builder, l, x, y);
-  }
-  bool isCmp = bin.op == BinaryOp::Lt || bin.op == BinaryOp::Le ||
-               bin.op == BinaryOp::Gt || bin.op == BinaryOp::Ge ||
-               bin.op == BinaryOp::Eq || bin.op == BinaryOp::Ne;
-  mlir::Type t =
-      isCmp ? commonType(builder, x.getType(), y.getType()) : scalarType(bin);
-  if (bin.op == BinaryOp::Pow) {
-    if (!mlir::isa<mlir::FloatType>(t))
-      return unsupported(bin.getLoc(), "integer '^'");
-    x = coerce(x, t, l);
-    y = coerce(y, t, l);
-    return mlir::math::PowFOp::create(builder, l, x, y);
-  }
-  x = coerce(x, t, l);
-  y = coerce(y, t, l);
-  bool isFloat = mlir::isa<mlir::FloatType>(t);
-  if (isCmp) {
-    // Ordered float comparisons (false on NaN) but for `!=`, which is true on
-    // NaN as in C; signed integer comparisons.
-    struct Predicates {
-      BinaryOp op;
-      mlir::arith::CmpFPredicate f;
-      mlir::arith::CmpIPredicate i;
-    };
-    using F = mlir::arith::CmpFPredicate;
-    using I = mlir::arith::CmpIPredicate;
-    static const Predicates kPredicates[] = {
-        {BinaryOp::Lt, F::OLT, I::slt}, {BinaryOp::Le, F::OLE, I::sle},
-        {BinaryOp::Gt, F::OGT, I::sgt}, {BinaryOp::Ge, F::OGE, I::sge},
-        {BinaryOp::Eq, F::OEQ, I::eq},  {BinaryOp::Ne, F::UNE, I::ne}};
-    const Predicates *p = llvm::find_if(
-        kPredicates, [&](const Predicates &e) { return e.op == bin.op; });
-    if (isFloat)
-      return mlir::arith::CmpFOp::create(builder, l, p->f, x, y);
-    return mlir::arith::CmpIOp::create(builder, l, p->i, x, y);
-  }
-  switch (bin.op) {
-  case BinaryOp::Add:
-    if (isFloat)
-      return mlir::arith::AddFOp::create(builder, l, x, y);
-    return mlir::arith::AddIOp::create(builder, l, x, y);
-  case BinaryOp::Sub:
-    if (isFloat)
-      return mlir::arith::SubFOp::create(builder, l, x, y);
-    return mlir::arith::SubIOp::create(builder, l, x, y);
-  case BinaryOp::Mul:
-    if (isFloat)
-      return mlir::arith::MulFOp::create(builder, l, x, y);
-    return mlir::arith::MulIOp::create(builder, l, x, y);
-  case BinaryOp::Div:
-    if (isFloat)
-      return mlir::arith::DivFOp::create(builder, l, x, y);
-    // The language's integer division is floor division.
-    return mlir::arith::FloorDivSIOp::create(builder, l, x, y);
-  case BinaryOp::Mod:
-    if (isFloat)
-      return mlir::arith::RemFOp::create(builder, l, x, y);
-    return mlir::arith::RemSIOp::create(builder, l, x, y);
-  default:
-    break;
-  }
-  return unsupported(bin.getLoc(),
-                     std::string("the operator '") + toString(bin.op) + "'");
-}
-
-mlir::Value MLIRGenImpl::genCall(const CallExpr &call, const ScalarEnv &env) {
-  mlir::Location l = loc(call.getLoc());
-  static const char *const kUnary[] = {
-      "tanh", "exp", "log", "sqrt", "rsqrt", "sigmoid", "abs", "float", "int"};
-  static const char *const kBinary[] = {"min", "max"};
-  bool known = llvm::is_contained(kUnary, call.callee) ||
-               llvm::is_contained(kBinary, call.callee) ||
-               call.callee == "where";
-  if (!known || !call.constArgs.empty())
-    return unsupported(call.getLoc(), "the call '" + call.callee + "'");
-  llvm::SmallVector<mlir::Value> args;
-  for (const ExprPtr &a : call.args) {
-    mlir::Value v = genScalar(*a, env);
-    if (!v)
-      return {};
-    args.push_back(v);
-  }
-  mlir::Type t = scalarType(call);
-  if (call.callee == "where") {
-    if (args.size() != 3)
-      return unsupported(call.getLoc(), "this call of 'where'");
-    mlir::Value c = coerce(args[0], builder.getI1Type(), l);
-    return mlir::arith::SelectOp::create(builder, l, c, coerce(args[1], t, l),
-                                         coerce(args[2], t, l));
-  }
-  if (llvm::is_contained(kBinary, call.callee)) {
-    if (args.size() != 2)
-      return unsupported(call.getLoc(), "this call of '" + call.callee + "'");
-    mlir::Value x = coerce(args[0], t, l), y = coerce(args[1], t, l);
-    bool isMax = call.callee == "max";
-    if (mlir::isa<mlir::FloatType>(t)) {
-      if (isMax)
-        return mlir::arith::MaximumFOp::create(builder, l, x, y);
-      return mlir::arith::MinimumFOp::create(builder, l, x, y);
-    }
-    if (isMax)
-      return mlir::arith::MaxSIOp::create(builder, l, x, y);
-    return mlir::arith::MinSIOp::create(builder, l, x, y);
-  }
-  if (args.size() != 1)
-    return unsupported(call.getLoc(), "this call of '" + call.callee + "'");
-  mlir::Value x = coerce(args[0], t, l);
-  if (call.callee == "float" || call.callee == "int")
-    return x;
-  if (call.callee == "abs") {
-    if (mlir::isa<mlir::FloatType>(t))
-      return mlir::math::AbsFOp::create(builder, l, x);
-    return mlir::math::AbsIOp::create(builder, l, x);
-  }
-  if (!mlir::isa<mlir::FloatType>(t))
-    return unsupported(call.getLoc(), "'" + call.callee + "' of integers");
-  if (call.callee == "tanh")
-    return mlir::math::TanhOp::create(builder, l, x);
-  if (call.callee == "exp")
-    return mlir::math::ExpOp::create(builder, l, x);
-  if (call.callee == "log")
-    return mlir::math::LogOp::create(builder, l, x);
-  if (call.callee == "sqrt")
-    return mlir::math::SqrtOp::create(builder, l, x);
-  if (call.callee == "rsqrt")
-    return mlir::math::RsqrtOp::create(builder, l, x);
-  // sigmoid(x) = 1 / (1 + exp(-x)).
-  mlir::Value one = constValue(ConstValue::ofFloat(1.0), t, l);
-  mlir::Value neg = mlir::arith::NegFOp::create(builder, l, x);
-  mlir::Value e = mlir::math::ExpOp::create(builder, l, neg);
-  mlir::Value den = mlir::arith::AddFOp::create(builder, l, one, e);
-  return mlir::arith::DivFOp::create(builder, l, one, den);
-}
-
-mlir::OwningOpRef<mlir::ModuleOp> attnc::mlirGen(mlir::MLIRContext &context,
-                                                 const Module &module) {
-  return MLIRGenImpl(context).gen(module);
 }

@@ -103,7 +103,7 @@ func.func @attention_lse_normalizers(%q: tensor<1x2x128x64xf32>,
 }
 
 // A scan over two batch dimensions with two states (linear attention with a
-// normalizer state), chunked.
+// normalizer state), chunked: the body also gets the chunk-start states.
 // CHECK-LABEL: func.func @scan_two_states
 func.func @scan_two_states(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
                            %B: index, %H: index, %N: index)
@@ -112,7 +112,7 @@ func.func @scan_two_states(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
   // CHECK-NEXT: ^bb0(%{{.+}}: index, %{{.+}}: index):
   // CHECK:   attn.yield %{{.+}}, %{{.+}} : tensor<64x64xf32>, tensor<64xf32>
   // CHECK: } body {
-  // CHECK-NEXT: ^bb0(%{{.+}}: index, %{{.+}}: index, %{{.+}}: index, %[[S:.+]]: tensor<64x64xf32>, %[[Z:.+]]: tensor<64xf32>):
+  // CHECK-NEXT: ^bb0(%{{.+}}: index, %{{.+}}: index, %{{.+}}: index, %[[S:.+]]: tensor<64x64xf32>, %[[Z:.+]]: tensor<64xf32>, %{{.+}}: tensor<64x64xf32>, %{{.+}}: tensor<64xf32>):
   // CHECK:   attn.scan_yield emit(%{{.+}} : tensor<64xf32>) state(%{{.+}}, %{{.+}} : tensor<64x64xf32>, tensor<64xf32>)
   %y, %s, %z = attn.scan batch(%B, %H) length(%N) chunk 16 linear_in_state
       -> tensor<?x?x?x64xf32>, tensor<?x?x64x64xf32>, tensor<?x?x64xf32>
@@ -124,7 +124,7 @@ func.func @scan_two_states(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
       }
       body {
       ^bb0(%b: index, %h: index, %t: index, %S: tensor<64x64xf32>,
-           %Z: tensor<64xf32>):
+           %Z: tensor<64xf32>, %S0: tensor<64x64xf32>, %Z0: tensor<64xf32>):
         %kt = tensor.extract_slice %k[%b, %h, %t, 0] [1, 1, 1, 64] [1, 1, 1, 1]
             : tensor<?x?x?x64xf32> to tensor<64xf32>
         %Z1 = arith.addf %Z, %kt : tensor<64xf32>

@@ -1,0 +1,514 @@
+//===- ScanGen.cpp - scan to attn.scan, grad to attn.grad -------*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// `y[b, h, t] = scan t < N [chunk C] { state S: T = init; ...; emit e }`
+/// becomes `attn.scan batch(B, H) length(N) [chunk C]`: the state
+/// initializers fill the `init` region, the step the `body` region. Group
+/// states are flattened member by member. With `chunk C > 1` the body also
+/// receives the states as of the start of the step's chunk, which is what
+/// `grad` reads: the language defines every gradient at step t to be taken
+/// at the chunk-start states (at the step-start states without `chunk`).
+///
+/// `grad(loss, X...)` becomes `attn.grad`: its loss region recomputes the
+/// loss from the statements it depends on, with the states at their
+/// chunk-start values and the X as the region's arguments.
+///
+/// `linear_in_state` is set when every state update is affine in the states
+/// (`S' = A S + B` with A and B free of states), found on the AST.
+///
+//===----------------------------------------------------------------------===//
+
+#include "MLIRGenImpl.h"
+
+#include "dialects/Attn/AttnOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/Casting.h"
+
+using namespace attnc;
+using namespace attnc::mlirgen;
+using llvm::dyn_cast;
+using llvm::isa;
+
+namespace attn = mlir::attnc::attn;
+
+/// Calls `f` on `e` and every sub-expression, not entering nested scans.
+static void walk(const Expr &e, const std::function<void(const Expr &)> &f) {
+  f(e);
+  if (auto *u = dyn_cast<UnaryExpr>(&e)) {
+    walk(*u->operand, f);
+  } else if (auto *b = dyn_cast<BinaryExpr>(&e)) {
+    walk(*b->lhs, f);
+    walk(*b->rhs, f);
+  } else if (auto *s = dyn_cast<SubscriptExpr>(&e)) {
+    walk(*s->base, f);
+    for (const ExprPtr &i : s->indices)
+      walk(*i, f);
+  } else if (auto *m = dyn_cast<MemberExpr>(&e)) {
+    walk(*m->base, f);
+  } else if (auto *c = dyn_cast<CallExpr>(&e)) {
+    for (const ExprPtr &a : c->args)
+      walk(*a, f);
+  } else if (auto *r = dyn_cast<ReduceExpr>(&e)) {
+    walk(*r->extent, f);
+    if (r->param)
+      walk(*r->param, f);
+    walk(*r->body, f);
+  } else if (auto *g = dyn_cast<GroupLitExpr>(&e)) {
+    for (const GroupLitExpr::Field &field : g->fields)
+      walk(*field.value, f);
+  } else if (auto *a = dyn_cast<AttendExpr>(&e)) {
+    for (const ExprPtr *p :
+         {&a->extent, &a->score, &a->mask, &a->normalizer.bias, &a->value})
+      if (*p)
+        walk(**p, f);
+  }
+}
+
+/// The names `e` reads.
+static llvm::StringSet<> namesIn(const Expr &e) {
+  llvm::StringSet<> names;
+  walk(e, [&](const Expr &x) {
+    if (auto *n = dyn_cast<NameExpr>(&x))
+      names.insert(n->name);
+  });
+  return names;
+}
+
+/// The name a statement of a scan body defines, if any.
+static const std::string *definedName(const Stmt &s) {
+  if (auto *d = dyn_cast<IndexedDefStmt>(&s))
+    return &d->name;
+  if (auto *l = dyn_cast<LetStmt>(&s); l && l->names.size() == 1)
+    return &l->names.front().name;
+  return nullptr;
+}
+
+static const Expr *definedValue(const Stmt &s) {
+  if (auto *d = dyn_cast<IndexedDefStmt>(&s))
+    return d->value.get();
+  if (auto *l = dyn_cast<LetStmt>(&s))
+    return l->value.get();
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Linearity in the state
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Whether update expressions are affine in the states. `dependent` holds
+/// the states and the locals computed from them (treated as non-linear).
+struct AffineCheck {
+  llvm::StringSet<> states, dependent;
+
+  bool free(const Expr &e) const {
+    bool mentions = false;
+    walk(e, [&](const Expr &x) {
+      if (auto *n = dyn_cast<NameExpr>(&x))
+        mentions |= dependent.contains(n->name) || states.contains(n->name);
+    });
+    return !mentions;
+  }
+
+  bool affine(const Expr &e) const {
+    if (free(e))
+      return true;
+    if (auto *n = dyn_cast<NameExpr>(&e))
+      return states.contains(n->name);
+    if (auto *s = dyn_cast<SubscriptExpr>(&e)) {
+      auto *base = dyn_cast<NameExpr>(s->base.get());
+      return base && states.contains(base->name) &&
+             llvm::all_of(s->indices,
+                          [&](const ExprPtr &i) { return free(*i); });
+    }
+    if (auto *m = dyn_cast<MemberExpr>(&e))
+      return affine(*m->base);
+    if (auto *u = dyn_cast<UnaryExpr>(&e))
+      return u->op == UnaryOp::Neg && affine(*u->operand);
+    if (auto *b = dyn_cast<BinaryExpr>(&e)) {
+      switch (b->op) {
+      case BinaryOp::Add:
+      case BinaryOp::Sub:
+        return affine(*b->lhs) && affine(*b->rhs);
+      case BinaryOp::Mul:
+      case BinaryOp::MatMul:
+        return (free(*b->lhs) && affine(*b->rhs)) ||
+               (affine(*b->lhs) && free(*b->rhs));
+      case BinaryOp::Div:
+        return affine(*b->lhs) && free(*b->rhs);
+      default:
+        return false;
+      }
+    }
+    if (auto *c = dyn_cast<CallExpr>(&e))
+      return c->callee == "transpose" && affine(*c->args[0]);
+    if (auto *g = dyn_cast<GroupLitExpr>(&e))
+      return llvm::all_of(g->fields, [&](const GroupLitExpr::Field &f) {
+        return affine(*f.value);
+      });
+    return false;
+  }
+};
+} // namespace
+
+static bool isLinearInState(const ScanExpr &scan) {
+  AffineCheck check;
+  for (const StmtPtr &s : scan.body)
+    if (auto *decl = dyn_cast<StateDeclStmt>(s.get()))
+      check.states.insert(decl->name);
+  for (const StmtPtr &s : scan.body) {
+    const std::string *name = definedName(*s);
+    const Expr *value = definedValue(*s);
+    if (!name || !value)
+      continue;
+    if (check.states.contains(*name)) {
+      if (!check.affine(*value))
+        return false;
+    } else if (!check.free(*value)) {
+      check.dependent.insert(*name);
+    }
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// scan
+//===----------------------------------------------------------------------===//
+
+bool FnGen::genScan(const std::string &name,
+                    llvm::ArrayRef<const IndexDecl *> batch,
+                    const ScanExpr &scan, const ValueType &checked) {
+  mlir::Location l = loc(scan.getLoc());
+
+  // Sizes: batch extents and the length.
+  llvm::SmallVector<mlir::Value> batchSizes;
+  for (const IndexDecl *index : batch) {
+    if (!index->checkedExtent)
+      return false;
+    mlir::Value v =
+        dimValue(index->checkedExtent->substitute(frame().subst), index->loc);
+    if (!v)
+      return false;
+    batchSizes.push_back(v);
+  }
+  mlir::Value length = genExtent(*scan.extent);
+  if (!length)
+    return false;
+  int64_t chunk = 1;
+  if (scan.chunk) {
+    std::optional<int64_t> c = constInt(*scan.chunk);
+    if (!c || *c < 1) {
+      unsupported(scan.chunk->getLoc(), "a chunk length that is not a "
+                                        "positive constant");
+      return false;
+    }
+    chunk = *c;
+  }
+
+  // States, flattened; the emitted value's type.
+  std::vector<const StateDeclStmt *> decls;
+  const EmitStmt *emit = nullptr;
+  for (const StmtPtr &s : scan.body) {
+    if (auto *d = dyn_cast<StateDeclStmt>(s.get()))
+      decls.push_back(d);
+    if (auto *e = dyn_cast<EmitStmt>(s.get()))
+      emit = e;
+  }
+  if (!emit || !emit->value->type) {
+    error(scan.getLoc(), "internal error: a scan without emit");
+    return false;
+  }
+  llvm::SmallVector<mlir::Type> stateTypes;
+  std::vector<ValueType> stateValueTypes;
+  for (const StateDeclStmt *d : decls) {
+    if (!d->checkedType)
+      return false;
+    ValueType t = resolve(*d->checkedType);
+    if (t.isGroup()) {
+      for (const auto &m : t.getMembers())
+        stateValueTypes.push_back(m.second);
+    } else {
+      stateValueTypes.push_back(t);
+    }
+  }
+  for (const ValueType &t : stateValueTypes) {
+    if (t.isScalar()) {
+      unsupported(scan.getLoc(), "scalar states (declare f32[1])");
+      return false;
+    }
+    stateTypes.push_back(mlirType(t));
+  }
+  ValueType emitValueType = resolve(*emit->value->type);
+  if (emitValueType.isGroup()) {
+    unsupported(emit->getLoc(), "emitting a group");
+    return false;
+  }
+  mlir::Type emitType = mlirType(emitValueType);
+  auto dimsOf = [](mlir::Type t) {
+    if (auto rt = mlir::dyn_cast<mlir::RankedTensorType>(t))
+      return llvm::SmallVector<int64_t>(rt.getShape());
+    return llvm::SmallVector<int64_t>();
+  };
+  auto elemOf = [](mlir::Type t) {
+    if (auto rt = mlir::dyn_cast<mlir::RankedTensorType>(t))
+      return rt.getElementType();
+    return t;
+  };
+  llvm::SmallVector<int64_t> batchShape;
+  for (mlir::Value v : batchSizes) {
+    std::optional<int64_t> c = mlir::getConstantIntValue(v);
+    batchShape.push_back(c ? *c : mlir::ShapedType::kDynamic);
+  }
+  std::optional<int64_t> lengthConst = mlir::getConstantIntValue(length);
+  llvm::SmallVector<int64_t> outShape = batchShape;
+  outShape.push_back(lengthConst ? *lengthConst : mlir::ShapedType::kDynamic);
+  llvm::append_range(outShape, dimsOf(emitType));
+  llvm::SmallVector<mlir::Type> resultTypes = {
+      mlir::RankedTensorType::get(outShape, elemOf(emitType))};
+  for (mlir::Type t : stateTypes) {
+    llvm::SmallVector<int64_t> shape = batchShape;
+    llvm::append_range(shape, dimsOf(t));
+    resultTypes.push_back(mlir::RankedTensorType::get(shape, elemOf(t)));
+  }
+
+  auto op = attn::ScanOp::create(builder, l, resultTypes, batchSizes, length,
+                                 builder.getI64IntegerAttr(chunk),
+                                 isLinearInState(scan) ? builder.getUnitAttr()
+                                                       : nullptr);
+  mlir::Type indexType = builder.getIndexType();
+
+  // Names declared in the scan are local to it.
+  llvm::StringMap<Binding> savedNames = frame().names;
+  auto restoreNames =
+      llvm::make_scope_exit([&] { frame().names = std::move(savedNames); });
+
+  // init: (batch indices...) -> the initial states.
+  {
+    mlir::Block *block = new mlir::Block();
+    op.getInit().push_back(block);
+    Env env;
+    for (const IndexDecl *index : batch)
+      env.indices[index->name] = block->addArgument(indexType, l);
+    mlir::OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToEnd(block);
+    llvm::SmallVector<mlir::Value> inits;
+    size_t flat = 0;
+    for (const StateDeclStmt *d : decls) {
+      ValueType t = resolve(*d->checkedType);
+      unsigned members = t.isGroup() ? t.getMembers().size() : 1;
+      std::optional<ValueType> initType =
+          d->init->type ? resolve(*d->init->type) : std::optional<ValueType>();
+      for (unsigned m = 0; m < members; ++m, ++flat) {
+        Env memberEnv = env;
+        if (initType && initType->isGroup())
+          memberEnv.member = m;
+        mlir::Value v = gen(*d->init, memberEnv);
+        if (!v)
+          return false;
+        if (!mlir::isa<mlir::RankedTensorType>(v.getType())) {
+          // A scalar initializer fills the whole state.
+          mlir::Value empty = emptyTensor(stateValueTypes[flat], d->getLoc());
+          if (!empty)
+            return false;
+          v = coerce(v, elemOf(stateTypes[flat]), loc(d->init->getLoc()));
+          v = mlir::linalg::FillOp::create(builder, loc(d->getLoc()), v, empty)
+                  .getResult(0);
+        }
+        mlir::Value c = convert(v, stateTypes[flat], loc(d->getLoc()));
+        if (!c) {
+          unsupported(d->init->getLoc(), "this initial state's type");
+          return false;
+        }
+        inits.push_back(c);
+      }
+    }
+    attn::YieldOp::create(builder, l, inits);
+  }
+
+  // body: (batch indices..., t, states..., [chunk-start states...]).
+  mlir::Block *block = new mlir::Block();
+  op.getBody().push_back(block);
+  Env env;
+  for (const IndexDecl *index : batch)
+    env.indices[index->name] = block->addArgument(indexType, l);
+  env.indices[scan.index] = block->addArgument(indexType, l);
+  ScanContext ctx;
+  ctx.scan = &scan;
+  llvm::SmallVector<mlir::Value> stateArgs, chunkArgs;
+  for (mlir::Type t : stateTypes)
+    stateArgs.push_back(block->addArgument(t, l));
+  if (chunk > 1)
+    for (mlir::Type t : stateTypes)
+      chunkArgs.push_back(block->addArgument(t, l));
+  else
+    chunkArgs = stateArgs;
+  size_t flat = 0;
+  for (const StateDeclStmt *d : decls) {
+    ValueType t = resolve(*d->checkedType);
+    unsigned members = t.isGroup() ? t.getMembers().size() : 1;
+    Binding current{t, {}}, start{t, {}};
+    for (unsigned m = 0; m < members; ++m, ++flat) {
+      current.values.push_back(stateArgs[flat]);
+      start.values.push_back(chunkArgs[flat]);
+    }
+    frame().names[d->name] = current;
+    ctx.chunkStart[d->name] = start;
+    ctx.states.push_back(d->name);
+  }
+
+  ScanContext *savedScan = currentScan;
+  currentScan = &ctx;
+  auto restoreScan = llvm::make_scope_exit([&] { currentScan = savedScan; });
+  gradCache.clear();
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(block);
+  mlir::Value emitted;
+  for (const StmtPtr &s : scan.body) {
+    if (isa<StateDeclStmt>(s.get()))
+      continue;
+    if (auto *e = dyn_cast<EmitStmt>(s.get())) {
+      emitted = gen(*e->value, env);
+      if (!emitted)
+        return false;
+      emitted = convert(emitted, emitType, loc(e->getLoc()));
+      if (!emitted) {
+        unsupported(e->value->getLoc(), "this emitted value's type");
+        return false;
+      }
+      continue;
+    }
+    if (!genStmt(*s, env))
+      return false;
+    if (const std::string *name = definedName(*s)) {
+      if (ctx.chunkStart.count(*name))
+        ctx.updated.insert(*name);
+    }
+    ctx.before.push_back(s.get());
+  }
+  // The next states, converted to the declared types.
+  llvm::SmallVector<mlir::Value> next;
+  flat = 0;
+  for (const std::string &name : ctx.states) {
+    const Binding *b = lookup(name);
+    for (mlir::Value v : b->values) {
+      mlir::Value c = convert(v, stateTypes[flat++], l);
+      if (!c) {
+        unsupported(scan.getLoc(), "the type of the state '" + name + "'");
+        return false;
+      }
+      next.push_back(c);
+    }
+  }
+  attn::ScanYieldOp::create(builder, l, emitted, next);
+  restoreNames.release();
+  frame().names = std::move(savedNames);
+  frame().names[name] = Binding{resolve(checked), {op.getOutput()}};
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// grad
+//===----------------------------------------------------------------------===//
+
+mlir::Value FnGen::genGrad(const CallExpr &call, const Env &env) {
+  mlir::Location l = loc(call.getLoc());
+  if (!currentScan)
+    return unsupported(call.getLoc(), "grad outside a scan");
+  ScanContext &ctx = *currentScan;
+  unsigned member = env.member.value_or(0);
+  auto cached = gradCache.find(&call);
+  if (cached != gradCache.end())
+    return member < cached->second.size() ? cached->second[member]
+                                          : mlir::Value();
+
+  // The statements the loss depends on, found backwards from its names.
+  const Expr &loss = *call.args[0];
+  llvm::StringSet<> needed = namesIn(loss);
+  std::vector<const Stmt *> replay;
+  for (auto it = ctx.before.rbegin(); it != ctx.before.rend(); ++it) {
+    const std::string *name = definedName(**it);
+    if (!name || !needed.contains(*name) || ctx.chunkStart.count(*name))
+      continue;
+    replay.insert(replay.begin(), *it);
+    for (const auto &n : namesIn(*definedValue(**it)))
+      needed.insert(n.getKey());
+  }
+  for (const std::string &state : ctx.states)
+    if (needed.contains(state) && ctx.updated.contains(state))
+      return unsupported(call.getLoc(),
+                         "a grad whose loss reads the state '" + state +
+                             "' after it is updated in the same step "
+                             "(compute the loss before the update)");
+
+  // The wrt operands: the chunk-start values of the states.
+  llvm::SmallVector<mlir::Value> wrt;
+  llvm::SmallVector<std::pair<std::string, unsigned>> wrtNames;
+  for (size_t a = 1; a < call.args.size(); ++a) {
+    auto *name = dyn_cast<NameExpr>(call.args[a].get());
+    if (!name || !ctx.chunkStart.count(name->name))
+      return unsupported(call.args[a]->getLoc(),
+                         "grad with respect to anything but a state");
+    const Binding &b = ctx.chunkStart[name->name];
+    wrtNames.push_back({name->name, unsigned(b.values.size())});
+    llvm::append_range(wrt, b.values);
+  }
+  llvm::SmallVector<mlir::Type> types;
+  for (mlir::Value v : wrt)
+    types.push_back(v.getType());
+  if (!llvm::all_of(types, [](mlir::Type t) {
+        auto rt = mlir::dyn_cast<mlir::RankedTensorType>(t);
+        return rt && mlir::isa<mlir::FloatType>(rt.getElementType());
+      }))
+    return unsupported(call.getLoc(), "grad with respect to non-float states");
+  auto op = attn::GradOp::create(builder, l, types, wrt);
+  mlir::Block *block = new mlir::Block();
+  op.getLoss().push_back(block);
+  {
+    // The loss, recomputed with the states at their chunk-start values.
+    llvm::StringMap<Binding> saved = frame().names;
+    auto restore =
+        llvm::make_scope_exit([&] { frame().names = std::move(saved); });
+    for (const std::string &state : ctx.states)
+      frame().names[state] = ctx.chunkStart[state];
+    for (auto [name, count] : wrtNames) {
+      Binding &b = frame().names[name];
+      for (unsigned i = 0; i < count; ++i)
+        b.values[i] = block->addArgument(b.values[i].getType(), l);
+    }
+    mlir::OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToEnd(block);
+    for (const Stmt *s : replay) {
+      const Expr *v = definedValue(*s);
+      bool hasGrad = false;
+      walk(*v, [&](const Expr &x) {
+        if (auto *c = dyn_cast<CallExpr>(&x))
+          hasGrad |= c->callee == "grad";
+      });
+      if (hasGrad)
+        return unsupported(s->getLoc(), "a loss computed from a gradient");
+      if (!genStmt(*s, env))
+        return {};
+    }
+    Env lossEnv = env;
+    lossEnv.member.reset();
+    mlir::Value value = gen(loss, lossEnv);
+    if (!value)
+      return {};
+    if (!mlir::isa<mlir::FloatType>(value.getType()))
+      return unsupported(loss.getLoc(), "a loss that is not a float scalar");
+    attn::YieldOp::create(builder, l, mlir::ValueRange{value});
+  }
+  llvm::SmallVector<mlir::Value> results(op.getGradients());
+  gradCache[&call] = results;
+  return member < results.size() ? results[member] : mlir::Value();
+}
