@@ -464,11 +464,18 @@ struct AttnRecognizeAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<SDPAToAttentionPattern>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false).enableConstantCSE(false);
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    // First, sizes read with tensor.dim from a chain's intermediates (the
+    // front end sizes its init tensors that way) are read from the
+    // intermediates' inits instead, so that the chain is single-use.
+    RewritePatternSet dims(&getContext());
+    tensor::DimOp::getCanonicalizationPatterns(dims, &getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(dims), config)))
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SDPAToAttentionPattern>(&getContext());
     if (failed(
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
