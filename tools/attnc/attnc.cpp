@@ -11,7 +11,8 @@
 /// DESIGN.md §9.
 ///
 ///   attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
-///   attnc emit --emit=ast|mlir [--set NAME=VALUE]... [-o OUT] FILE
+///   attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
+///              FILE
 ///
 /// Exit codes: 0 success, 1 an error in the input, 2 a usage error. The
 /// arguments are parsed by hand because llvm::cl exits with 1 on usage errors.
@@ -79,6 +80,7 @@ struct Invocation {
   /// `--set` names in the order given, for the "unknown constant" check.
   std::vector<std::string> setNames;
   bool printShapes = false;
+  bool debugInfo = false;
   std::optional<std::string> emit;
   std::optional<std::string> output;
 };
@@ -97,7 +99,8 @@ static constexpr llvm::StringLiteral kUsage =
 
 USAGE:
   attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
-  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [-o OUT] FILE
+  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
+             FILE
   attnc help | --help | -h
   attnc --version
 
@@ -121,9 +124,12 @@ OPTIONS:
                 FILEs, each file's output follows a '// FILE' line.
   --emit=ast    (emit) Print the checked syntax tree, one node per line with
                 its position and type.
-  --emit=mlir   (emit) Print the program as MLIR: one func.func per fn, in
-                the attn, tensor, arith and math dialects. Constructs that
-                are not lowered yet are reported as 'not supported yet'.
+  --emit=mlir   (emit) Print the program as MLIR: one func.func per fn and
+                per arch, in the attn dialect and upstream linalg, tensor,
+                scf, arith and math. Constructs that are not lowered yet are
+                reported as 'not supported yet'.
+  --debug-info  (emit=mlir) Also print each op's location: the
+                file:line:col of the source construct it comes from.
   -o OUT        (emit) Write to OUT instead of stdout. OUT is written to a
                 temporary file that is renamed into place, and is left
                 untouched when there are errors.
@@ -274,6 +280,8 @@ static ParseResult parseArgs(llvm::ArrayRef<const char *> args) {
       }
     } else if (!isEmit && arg == "--print-shapes") {
       inv.printShapes = true;
+    } else if (isEmit && arg == "--debug-info") {
+      inv.debugInfo = true;
     } else if (isEmit && valueOption("--emit")) {
       if (missing)
         return fail("missing value after '--emit'");
@@ -397,7 +405,7 @@ static int runCheck(const Invocation &inv) {
 
 /// Lowers a checked module to MLIR and prints it into `text`. Errors are
 /// printed like the front end's, with the source line and a caret.
-static int emitMLIR(const Module &module, std::string &text) {
+static int emitMLIR(const Module &module, bool debugInfo, std::string &text) {
   mlir::DialectRegistry registry;
   mlir::attnc::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
@@ -414,7 +422,10 @@ static int emitMLIR(const Module &module, std::string &text) {
   if (!ir)
     return kExitInputError;
   llvm::raw_string_ostream os(text);
-  ir->print(os);
+  ir->print(os, mlir::OpPrintingFlags().enableDebugInfo(debugInfo));
+  // As mlir-opt prints it, so that emitted IR and attnc-opt's output of it
+  // are byte for byte the same.
+  os << '\n';
   return kExitSuccess;
 }
 
@@ -424,7 +435,7 @@ static int runEmit(const Invocation &inv) {
     return rc;
   std::string text;
   if (*inv.emit == "mlir") {
-    if (int rc = emitMLIR(*inputs.front().module, text))
+    if (int rc = emitMLIR(*inputs.front().module, inv.debugInfo, text))
       return rc;
   } else {
     text = printAST(*inputs.front().module);

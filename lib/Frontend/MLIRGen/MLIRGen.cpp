@@ -296,11 +296,14 @@ bool FnGen::genFn(const FnDecl &decl) {
           sizes[symbols.front()] = {arg, unsigned(dim)};
       }
     };
-    if (p.checkedType->isGroup()) {
-      for (const auto &member : p.checkedType->getMembers())
-        record(member.second, entry->getArgument(argNo++));
-    } else {
-      record(*p.checkedType, entry->getArgument(argNo++));
+    unsigned count =
+        p.checkedType->isGroup() ? p.checkedType->getMembers().size() : 1;
+    for (unsigned m = 0; m < count; ++m) {
+      mlir::BlockArgument arg = entry->getArgument(argNo++);
+      arg.setLoc(loc(p.loc));
+      record(p.checkedType->isGroup() ? p.checkedType->getMembers()[m].second
+                                      : *p.checkedType,
+             arg);
     }
     frame().names[p.name] = std::move(binding);
   }
