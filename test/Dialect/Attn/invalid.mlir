@@ -426,6 +426,40 @@ func.func @f(%q: tensor<1x4x16x8xf32>) {
 //===----------------------------------------------------------------------===//
 
 func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op body region must have 3 arguments (0 batch indices, the time, 1 states, the states at the chunk's start), got 2}}
+  %y, %s = attn.scan length(%n) chunk 4 -> tensor<?xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        %c = arith.constant 1.0 : f32
+        attn.scan_yield emit(%c : f32) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op body region chunk-start argument 0 must have the state's type 'tensor<4xf32>', got 'tensor<8xf32>'}}
+  %y, %s = attn.scan length(%n) chunk 4 -> tensor<?xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>, %S0: tensor<8xf32>):
+        %c = arith.constant 1.0 : f32
+        attn.scan_yield emit(%c : f32) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
   // expected-error @+1 {{'attn.scan' op body region must have 2 arguments (0 batch indices, the time, 1 states), got 1}}
   %y, %s = attn.scan length(%n) -> tensor<?xf32>, tensor<4xf32>
       init {
