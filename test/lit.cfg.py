@@ -3,7 +3,9 @@
 # directory) sets the paths; this file sets formats, substitutions, features.
 
 import os
+import re
 import shutil
+import subprocess
 
 import lit.formats
 
@@ -36,3 +38,13 @@ if shutil.which("ptxas") or os.path.exists(os.path.join(cuda_root, "bin", "ptxas
     config.available_features.add("ptxas")
 if shutil.which("nvidia-smi"):
     config.available_features.add("cuda-gpu")
+
+# `attnc run` (the float64 interpreter) is listed by `attnc --help` once this
+# build has it; the numpy cross-checks under Integration/ need it.
+try:
+    _help = subprocess.run([os.path.join(config.attnc_tools_dir, "attnc"), "--help"],
+                           capture_output=True, text=True).stdout
+except OSError:
+    _help = ""
+if re.search(r"^\s*attnc run\b", _help, re.M):
+    config.available_features.add("attnc-run")
