@@ -36,6 +36,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -723,9 +724,12 @@ mlir::Value FnGen::genNorm(const CallExpr &call, mlir::Value x,
   if (!mlir::isa<mlir::FloatType>(elem) || elem != elemType(t.getElemType()))
     return unsupported(call.getLoc(), "'" + call.callee + "' of integers");
   int64_t rank = xt.getRank();
-  mlir::Value d =
-      coerce(mlir::tensor::DimOp::create(builder, l, x, rank - 1).getResult(),
-             elem, l);
+  bool l2 = call.callee == "l2norm";
+  // The row length as a float, for the means (not needed by l2norm).
+  mlir::Value d;
+  if (!l2)
+    d = coerce(mlir::tensor::DimOp::create(builder, l, x, rank - 1).getResult(),
+               elem, l);
   auto fconst = [&](double v) {
     return constValue(ConstValue::ofFloat(v), elem, l);
   };
@@ -794,8 +798,7 @@ mlir::Value FnGen::genNorm(const CallExpr &call, mlir::Value x,
       centered, [](mlir::OpBuilder &b, mlir::Location bl, mlir::Value v) {
         return mlir::arith::MulFOp::create(b, bl, v, v).getResult();
       });
-  bool l2 = call.callee == "l2norm";
-  mlir::Value eps = fconst(1e-5);
+  mlir::Value eps = l2 ? mlir::Value() : fconst(1e-5);
   return mlir::tensor::GenerateOp::create(
       builder, l, xt, xDyn,
       [&](mlir::OpBuilder &b, mlir::Location bl, mlir::ValueRange idx) {
@@ -960,10 +963,14 @@ mlir::Value FnGen::genReduce(const ReduceExpr &red, const Env &env) {
     mlir::Type scoreElem = elemType(bodyType->getElemType());
     if (!mlir::isa<mlir::FloatType>(scoreElem))
       scoreElem = builder.getF32Type();
-    auto scoresType =
-        mlir::RankedTensorType::get({mlir::ShapedType::kDynamic}, scoreElem);
+    std::optional<int64_t> staticExtent = mlir::getConstantIntValue(extent);
+    auto scoresType = mlir::RankedTensorType::get(
+        {staticExtent ? *staticExtent : mlir::ShapedType::kDynamic}, scoreElem);
+    llvm::SmallVector<mlir::Value> scoresDyn;
+    if (!staticExtent)
+      scoresDyn.push_back(extent);
     auto scores = mlir::tensor::GenerateOp::create(
-        builder, l, scoresType, mlir::ValueRange{extent},
+        builder, l, scoresType, scoresDyn,
         [](mlir::OpBuilder &, mlir::Location, mlir::ValueRange) {});
     {
       mlir::OpBuilder::InsertionGuard guard(builder);
@@ -1002,8 +1009,7 @@ mlir::Value FnGen::genReduce(const ReduceExpr &red, const Env &env) {
       return {};
     mlir::Value sel = attn::TopPOp::create(
         builder, l,
-        mlir::RankedTensorType::get({mlir::ShapedType::kDynamic},
-                                    builder.getI1Type()),
+        mlir::RankedTensorType::get(scoresType.getShape(), builder.getI1Type()),
         scores.getResult(), coerce(mass, scoreElem, l));
     return convert(sel, mlirType(*type), l);
   }
