@@ -46,4 +46,55 @@ def AttnRecognizeAttentionPass : Pass<"attn-recognize-attention"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnDifferentiatePass : Pass<"attn-differentiate"> {
+  let summary = "Expand attn.grad into explicit reverse-mode derivative ops";
+  let description = [{
+    Replaces every `attn.grad` by the reverse-mode computation of its
+    gradients, placed where the op was. The loss region's ops are cloned
+    with the region arguments replaced by the `wrt` operands (the forward
+    sweep); then, starting from an adjoint of 1 for the yielded loss, each
+    op's adjoint rule runs in reverse order (the reverse sweep), adding
+    contributions into the adjoints of its operands. The gradients are the
+    accumulated adjoints of the region arguments (zero where the loss does
+    not depend on one). Values defined above the region are constants.
+
+    Example:
+
+    ```mlir
+    %g = attn.grad(%w : tensor<f32>) -> tensor<f32> loss {
+    ^bb0(%a: tensor<f32>):
+      %s = tensor.extract %a[] : tensor<f32>
+      %e = math.exp %s : f32
+      attn.yield %e : f32
+    }
+    ```
+
+    becomes (forward sweep, then `ebar = 1`, `sbar = ebar * exp(s)` and
+    the rank-0 gradient filled with `sbar`):
+
+    ```mlir
+    %s = tensor.extract %w[] : tensor<f32>
+    %e = math.exp %s : f32
+    %one = arith.constant 1.0 : f32
+    %sbar = arith.mulf %one, %e : f32
+    %empty = tensor.empty() : tensor<f32>
+    %g = linalg.fill ins(%sbar : f32) outs(%empty : tensor<f32>)
+        -> tensor<f32>
+    ```
+
+    Supported: arith float arithmetic, min/max, select, casts; math exp,
+    log, sqrt, rsqrt, tanh, sin, cos, powf, fpowi, absf, erf, expm1, log1p;
+    tensor.generate with element-wise bodies reading tensors at the
+    generate's own or broadcast indices; tensor.extract, extract_slice,
+    cast, empty; linalg.fill, transpose, matvec, vecmat, matmul,
+    batch_matmul, dot, reduce (addf, maximumf) and softmax. Any other op
+    that depends on a `wrt` value is an error naming the op, and so is a
+    tensor.generate reading a differentiated tensor at other indices.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // ATTNC_TRANSFORMS_PASSES_TD
