@@ -23,7 +23,13 @@ import numpy as np
 # Built-ins (docs/Language.md, "Built-in functions")
 # ---------------------------------------------------------------------------
 
-EPS = 1e-5  # layernorm and rmsnorm
+# Constants the programs state are f32 literals (the language's floats are
+# f32), so they are the f32 values nearest to the written ones.
+def f32(v):
+    return float(np.float32(v))
+
+
+EPS = f32(1e-5)  # layernorm and rmsnorm
 
 
 def sigmoid(x):
@@ -40,11 +46,12 @@ def elu(x):  # alpha = 1
 
 def gelu(x):  # exact: x/2 (1 + erf(x / sqrt 2))
     erf = np.vectorize(math.erf)
-    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    # 1/sqrt(2) is an f32 constant in the generated code.
+    return 0.5 * x * (1.0 + erf(x * f32(1.0 / math.sqrt(2.0))))
 
 
 def leakyrelu(x):  # slope 0.01
-    return np.where(x > 0, x, 0.01 * x)
+    return np.where(x > 0, x, f32(0.01) * x)
 
 
 def softmax(x):  # over the last dim: exp(x - max) / sum(exp(x - max))
@@ -553,7 +560,8 @@ def sdpa_head(s, x, dh=None):
     inner = arm0.sub(arm0.child("branch"))
     Q = linear(inner.sub("0"), x, dh)                          # [B, N, Dh]
     Kt = np.transpose(linear(inner.sub("1"), x, dh), (0, 2, 1))  # [B, Dh, N]
-    A = softmax(Q @ Kt / math.sqrt(Q.shape[-1]))                # [B, N, N]
+    # The scale 1/sqrt(Dq) is an f32 constant of the program.
+    A = softmax(Q @ Kt * f32(1.0 / math.sqrt(Q.shape[-1])))   # [B, N, N]
     V = linear(outer.sub("1"), x, dh)
     return A @ V
 
