@@ -1,0 +1,103 @@
+//===- Driver.h - The attnc driver's shared pieces --------------*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// What the commands of `attnc` share: the exit codes, the parsed command
+/// line, and the front end (parse, check, lower to MLIR) every command runs.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_TOOLS_ATTNC_DRIVER_H
+#define ATTNC_TOOLS_ATTNC_DRIVER_H
+
+#include "attnc/Frontend/AST.h"
+#include "attnc/Frontend/Diagnostic.h"
+#include "attnc/Frontend/Sema.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/Twine.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnc::driver {
+
+/// The process exit codes (DESIGN.md §9).
+enum ExitCode : int {
+  kExitSuccess = 0,
+  kExitInputError = 1,
+  kExitUsageError = 2,
+};
+
+/// Everything the command line asked for.
+struct Invocation {
+  enum class Command { Check, Emit, Run };
+  Command command = Command::Check;
+  std::vector<std::string> files;
+  CheckOptions checkOptions;
+  /// `--set` names in the order given, for the "unknown constant" check.
+  std::vector<std::string> setNames;
+  bool printShapes = false;
+  bool debugInfo = false;
+  std::optional<std::string> emit;
+  std::optional<std::string> output;
+  /// `run`: the fn or arch to run, the back end, `--input NAME=FILE` in the
+  /// order given, the seed of the random inputs and where results go.
+  std::optional<std::string> entry;
+  std::optional<std::string> backend;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  uint64_t seed = 0;
+  std::string outputDir = ".";
+};
+
+/// Parse result: either an invocation to run or an exit code (help and
+/// version print and exit 0; usage errors exit 2).
+struct ParseResult {
+  std::optional<Invocation> invocation;
+  int exitCode = kExitSuccess;
+};
+
+/// Parses the command line. Options may come before or after the FILEs;
+/// `--` ends the options.
+ParseResult parseArgs(llvm::ArrayRef<const char *> args);
+
+/// Reports a usage error and returns the usage exit code (2).
+int usageError(const llvm::Twine &message);
+/// Reports an error in the input and returns its exit code (1).
+int inputError(const llvm::Twine &message);
+
+/// One input file on its way through the front end.
+struct Input {
+  std::string path;
+  std::unique_ptr<DiagnosticEngine> diags;
+  std::unique_ptr<Module> module;
+  bool ok = false;
+};
+
+/// Parses every input, validates the `--set` names against the constants
+/// the parsed files define (for `run`, also against the size symbols of the
+/// parameters), then checks each one. Returns an exit code.
+int runFrontend(const Invocation &inv, std::vector<Input> &inputs);
+
+/// Lowers a checked module to MLIR and hands it to `use`, whose exit code it
+/// returns. Errors, of the lowering and of `use`, are printed like the front
+/// end's, with the source line and a caret.
+int withMLIR(const Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
+
+int runCheck(const Invocation &inv);
+int runEmit(const Invocation &inv);
+int runRun(const Invocation &inv);
+
+} // namespace attnc::driver
+
+#endif // ATTNC_TOOLS_ATTNC_DRIVER_H

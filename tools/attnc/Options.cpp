@@ -1,0 +1,398 @@
+//===- Options.cpp - The attnc command line ---------------------*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The usage text and the hand-written argument parser (llvm::cl exits with
+/// 1 on usage errors; DESIGN.md §9 asks for 2).
+///
+//===----------------------------------------------------------------------===//
+
+#include "Driver.h"
+
+#include "attnc/Frontend/ASTPrinter.h"
+#include "attnc/Frontend/Diagnostic.h"
+#include "attnc/Frontend/MLIRGen.h"
+#include "attnc/Frontend/Parse.h"
+#include "attnc/Frontend/Sema.h"
+#include "attnc/InitAll.h"
+#include "attnc/Interp/Interpreter.h"
+#include "attnc/Support/Npy.h"
+#include "attnc/Support/Random.h"
+#include "attnc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/PrettyStackTrace.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+using namespace attnc;
+using namespace attnc::driver;
+
+#ifndef ATTNC_VERSION
+#define ATTNC_VERSION "unknown"
+#endif
+
+namespace {
+
+/// The stages this build can emit; the planned ones are reported as
+/// "not supported yet".
+constexpr llvm::StringLiteral kSupportedEmits[] = {"ast", "mlir"};
+constexpr llvm::StringLiteral kSupportedEmitList = "ast, mlir";
+constexpr llvm::StringLiteral kPlannedEmits[] = {"linalg", "llvm", "ptx"};
+
+/// The back ends `run` can use; the planned ones are "not supported yet".
+constexpr llvm::StringLiteral kSupportedBackends[] = {"interp"};
+constexpr llvm::StringLiteral kSupportedBackendList = "interp";
+constexpr llvm::StringLiteral kPlannedBackends[] = {"cpu", "gpu", "cuda"};
+} // namespace
+
+static constexpr llvm::StringLiteral kUsage =
+    R"(OVERVIEW: attnc - a compiler for attention and sequence models
+
+USAGE:
+  attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
+  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
+             FILE
+  attnc run --backend=interp [--entry NAME] [--set NAME=VALUE]...
+            [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR] FILE
+  attnc help | --help | -h
+  attnc --version
+
+COMMANDS:
+  check         Parse and check each FILE (and the files it imports).
+                Diagnostics go to stderr as 'file:line:col: error: message'.
+  emit          Parse and check one FILE, then print it at the stage named by
+                --emit.
+  run           Parse, check and lower one FILE as 'emit --emit=mlir' does,
+                then run one fn or arch (or each, see --entry) on .npy or
+                seeded random inputs and write each result
+                as a .npy file. Prints one line per result on stdout:
+                  NAME: shape [D0, D1, ...] mean M max_abs A
+                (M and A in C's %.6g; an empty result has mean nan).
+  help          Print this help.
+
+OPTIONS:
+  --set NAME=VALUE
+                Override every compile-time constant named NAME: each
+                '<NAME = default>' parameter of a fn, block or arch, and a
+                top-level 'const NAME = ...'. VALUE is an integer (64, -1) or
+                a float (0.5, 1e-5). May be repeated; the last one for a NAME
+                wins. A NAME that no FILE defines is a usage error.
+                (run) NAME may also be a size symbol of the entry's
+                parameters (the 'N' of 'x: f32[B, N, 64]'): VALUE, a
+                non-negative integer, is its extent. A size that neither
+                --set nor an --input gives is 8, rounded up to a multiple of
+                every constant the entry divides it by (N in 'N / BS'); a
+                note on stderr lists these defaults.
+  --print-shapes
+                (check) Print the inferred signature of every definition and
+                the shapes of the tensors it defines on stdout. With several
+                FILEs, each file's output follows a '// FILE' line.
+  --emit=ast    (emit) Print the checked syntax tree, one node per line with
+                its position and type.
+  --emit=mlir   (emit) Print the program as MLIR: one func.func per fn and
+                per arch, in the attn dialect and upstream linalg, tensor,
+                scf, arith and math. Constructs that are not lowered yet are
+                reported as 'not supported yet'.
+  --debug-info  (emit=mlir) Also print each op's location: the
+                file:line:col of the source construct it comes from.
+  -o OUT        (emit) Write to OUT instead of stdout. OUT is written to a
+                temporary file that is renamed into place, and is left
+                untouched when there are errors.
+  --backend=interp
+                (run) Run on the float64 reference interpreter: every op in
+                double precision, one at a time. Required; no other back end
+                is built yet.
+  --entry NAME  (run) The fn or arch to run. Without it, every fn and arch
+                of FILE runs, in order, and each result is named
+                ENTRY.NAME; --input then needs --entry.
+  --input NAME=FILE.npy
+                (run) The value of the parameter NAME (for an arch's weights,
+                its attn.param path, as 'emit --emit=mlir' prints it). FILE is
+                a C-order .npy array of dtype <f4 or <f8 for float
+                parameters, <i4 or <i8 for integer ones and |b1 for i1. The
+                extents of the entry's size symbols are read from the shapes.
+  --seed S      (run) Seed of the inputs not given by --input (default 0).
+                Each one is drawn from its own SplitMix64 stream, seeded with
+                S xor the 64-bit FNV-1a hash of its NAME, so adding an
+                --input does not change the others: float tensors are
+                standard normal (Box-Muller, rounded to float32 for f32),
+                integer tensors (ids) uniform in [0, E) where E is the
+                smallest extent of any parameter of the entry, at most 16,
+                i1 tensors fair coins,
+                and float parameters named alpha, beta, gamma, eta, theta, g
+                or gate uniform in the open interval (0, 1).
+  --output-dir DIR
+                (run) Where the results go (default: the current directory;
+                created when missing). Each result is written to NAME.npy
+                through a temporary file renamed into place, as <f8 for
+                floats, <i8 for integers and |b1 for i1. NAME is the name of
+                the returned value in the source; an arch's result is
+                'output'; a result that is an expression, or a name returned
+                twice, is 'resultI' (I counting results from 0).
+  -h, --help    Print this help.
+  --version     Print the version.
+
+EXIT STATUS:
+  0  success
+  1  an error in an input file, or a file that cannot be read or written
+  2  usage error: unknown command or option, missing value or FILE, bad --set,
+     (run) unknown --entry or --input NAME, a size without a value
+)";
+
+static void printUsage(llvm::raw_ostream &os) { os << kUsage; }
+
+static void printVersion(llvm::raw_ostream &os) {
+  os << "attnc version " << ATTNC_VERSION << "\n";
+  os << "  LLVM version " << LLVM_VERSION_STRING << "\n";
+}
+
+/// Reports a usage error and returns the usage exit code.
+int attnc::driver::usageError(const llvm::Twine &message) {
+  llvm::errs() << "attnc: error: " << message << "\n";
+  llvm::errs() << "attnc: see 'attnc --help'\n";
+  return kExitUsageError;
+}
+
+/// Parses a `--set` VALUE: a decimal integer, else a finite decimal float.
+static std::optional<ConstValue> parseConstValue(llvm::StringRef text) {
+  // getAsInteger and getAsDouble take a '-' sign but not a '+' one.
+  llvm::StringRef digits = text.starts_with("+") ? text.drop_front() : text;
+  static const llvm::Regex intRe("^[+-]?[0-9]+$");
+  static const llvm::Regex floatRe(
+      "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$");
+  if (intRe.match(text)) {
+    int64_t value;
+    if (digits.getAsInteger(10, value))
+      return std::nullopt; // Out of range.
+    return ConstValue::ofInt(value);
+  }
+  if (floatRe.match(text)) {
+    double value;
+    if (digits.getAsDouble(value) || !std::isfinite(value))
+      return std::nullopt;
+    return ConstValue::ofFloat(value);
+  }
+  return std::nullopt;
+}
+
+/// Handles one `--set NAME=VALUE` argument.
+static int addSet(Invocation &inv, llvm::StringRef arg) {
+  static const llvm::Regex nameRe("^[A-Za-z_][A-Za-z0-9_]*$");
+  auto [name, value] = arg.split('=');
+  if (name.size() == arg.size())
+    return usageError("--set " + arg + ": expected NAME=VALUE");
+  if (!nameRe.match(name))
+    return usageError("--set " + arg + ": '" + name +
+                      "' is not a valid constant name");
+  std::optional<ConstValue> parsed = parseConstValue(value);
+  if (!parsed)
+    return usageError("--set " + arg + ": '" + value +
+                      "' is not an integer or a float");
+  if (!inv.checkOptions.overrides.count(name.str()))
+    inv.setNames.push_back(name.str());
+  inv.checkOptions.overrides[name.str()] = *parsed;
+  return kExitSuccess;
+}
+
+ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
+  ParseResult result;
+  auto fail = [&](const llvm::Twine &message) {
+    result.exitCode = usageError(message);
+    return result;
+  };
+
+  if (args.empty())
+    return fail("no command given");
+
+  llvm::StringRef command = args.front();
+  if (command == "--help" || command == "-h" || command == "help") {
+    printUsage(llvm::outs());
+    return result;
+  }
+  if (command == "--version") {
+    printVersion(llvm::outs());
+    return result;
+  }
+
+  Invocation inv;
+  if (command == "check")
+    inv.command = Invocation::Command::Check;
+  else if (command == "emit")
+    inv.command = Invocation::Command::Emit;
+  else if (command == "run")
+    inv.command = Invocation::Command::Run;
+  else if (command.starts_with("-"))
+    return fail("expected a command before '" + command + "'");
+  else
+    return fail("unknown command '" + command + "'");
+  bool isEmit = inv.command == Invocation::Command::Emit;
+  bool isRun = inv.command == Invocation::Command::Run;
+
+  // Help anywhere wins over everything else, as in most tools.
+  for (llvm::StringRef arg : args.drop_front()) {
+    if (arg == "--")
+      break;
+    if (arg == "--help" || arg == "-h") {
+      printUsage(llvm::outs());
+      return result;
+    }
+  }
+
+  bool optionsDone = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if (optionsDone || !arg.starts_with("-")) {
+      inv.files.push_back(arg.str());
+      continue;
+    }
+    if (arg == "--") {
+      optionsDone = true;
+      continue;
+    }
+
+    // An option with a value, as `NAME VALUE` or `NAME=VALUE`. Returns false
+    // when `arg` is another option; sets `missing` when VALUE is absent.
+    llvm::StringRef value;
+    bool missing = false;
+    auto valueOption = [&](llvm::StringRef name) {
+      if (arg == name) {
+        missing = i + 1 >= args.size();
+        if (!missing)
+          value = args[++i];
+        return true;
+      }
+      if (arg.starts_with(name) &&
+          arg.drop_front(name.size()).starts_with("=")) {
+        value = arg.drop_front(name.size() + 1);
+        return true;
+      }
+      return false;
+    };
+
+    if (valueOption("--set")) {
+      if (missing)
+        return fail("missing value after '--set' (expected NAME=VALUE)");
+      if (int rc = addSet(inv, value)) {
+        result.exitCode = rc;
+        return result;
+      }
+    } else if (isRun && valueOption("--entry")) {
+      if (missing || value.empty())
+        return fail("missing value after '--entry'");
+      inv.entry = value.str();
+    } else if (isRun && valueOption("--backend")) {
+      if (missing || value.empty())
+        return fail("missing value after '--backend'");
+      inv.backend = value.str();
+    } else if (isRun && valueOption("--input")) {
+      if (missing)
+        return fail("missing value after '--input' (expected NAME=FILE)");
+      auto [name, file] = value.split('=');
+      if (name.size() == value.size() || name.empty() || file.empty())
+        return fail("--input " + value + ": expected NAME=FILE");
+      for (const auto &given : inv.inputs)
+        if (given.first == name)
+          return fail("--input " + name + " is given twice");
+      inv.inputs.emplace_back(name.str(), file.str());
+    } else if (isRun && valueOption("--seed")) {
+      if (missing)
+        return fail("missing value after '--seed'");
+      if (value.getAsInteger(10, inv.seed))
+        return fail("--seed " + value +
+                    ": expected a non-negative integer below 2^64");
+    } else if (isRun && valueOption("--output-dir")) {
+      if (missing)
+        return fail("missing value after '--output-dir'");
+      if (value.empty())
+        return fail("empty directory name after '--output-dir'");
+      inv.outputDir = value.str();
+    } else if (inv.command == Invocation::Command::Check &&
+               arg == "--print-shapes") {
+      inv.printShapes = true;
+    } else if (isEmit && arg == "--debug-info") {
+      inv.debugInfo = true;
+    } else if (isEmit && valueOption("--emit")) {
+      if (missing)
+        return fail("missing value after '--emit'");
+      inv.emit = value.str();
+    } else if (isEmit && valueOption("-o")) {
+      if (missing)
+        return fail("missing value after '-o'");
+      if (value.empty())
+        return fail("empty file name after '-o'");
+      inv.output = value.str();
+    } else {
+      return fail("unknown option '" + arg + "' for '" + command + "'");
+    }
+  }
+
+  if (inv.files.empty())
+    return fail("missing FILE for '" + command + "'");
+
+  if (isEmit) {
+    if (!inv.emit)
+      return fail("'emit' needs --emit=STAGE (this build emits: " +
+                  kSupportedEmitList + ")");
+    if (!llvm::is_contained(kSupportedEmits, *inv.emit)) {
+      if (llvm::is_contained(kPlannedEmits, *inv.emit))
+        return fail("not supported yet: --emit=" + *inv.emit +
+                    " (this build emits: " + kSupportedEmitList + ")");
+      return fail("unknown --emit value '" + *inv.emit +
+                  "' (this build emits: " + kSupportedEmitList + ")");
+    }
+    if (inv.files.size() > 1)
+      return fail("'emit' takes one FILE, got " +
+                  llvm::Twine(inv.files.size()));
+  }
+
+  if (isRun) {
+    if (!inv.backend)
+      return fail("'run' needs --backend=BACKEND (this build runs: " +
+                  kSupportedBackendList + ")");
+    if (!llvm::is_contained(kSupportedBackends, *inv.backend)) {
+      if (llvm::is_contained(kPlannedBackends, *inv.backend))
+        return fail("not supported yet: --backend=" + *inv.backend +
+                    " (this build runs: " + kSupportedBackendList + ")");
+      return fail("unknown --backend value '" + *inv.backend +
+                  "' (this build runs: " + kSupportedBackendList + ")");
+    }
+    if (inv.files.size() > 1)
+      return fail("'run' takes one FILE, got " + llvm::Twine(inv.files.size()));
+  }
+
+  result.invocation = std::move(inv);
+  return result;
+}

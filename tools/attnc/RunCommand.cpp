@@ -1,0 +1,676 @@
+//===- RunCommand.cpp - attnc run -------------------------------*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// `attnc run`: binds sizes, reads or draws the inputs, runs an entry on the
+/// float64 interpreter and writes its results as .npy files.
+///
+//===----------------------------------------------------------------------===//
+
+#include "Driver.h"
+
+#include "attnc/Frontend/ASTPrinter.h"
+#include "attnc/Frontend/Diagnostic.h"
+#include "attnc/Frontend/MLIRGen.h"
+#include "attnc/Frontend/Parse.h"
+#include "attnc/Frontend/Sema.h"
+#include "attnc/InitAll.h"
+#include "attnc/Interp/Interpreter.h"
+#include "attnc/Support/Npy.h"
+#include "attnc/Support/Random.h"
+#include "attnc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/PrettyStackTrace.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <string>
+
+using namespace attnc;
+using namespace attnc::driver;
+
+//===----------------------------------------------------------------------===//
+// attnc run
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One argument of the entry's func.func: a parameter of the source, or one
+/// of an arch's weights (named by its attn.param path).
+struct RunParam {
+  std::string name;
+  ValueType type;
+  /// The value, from --input or drawn at random; set by prepareArgs.
+  interp::Tensor value;
+  /// The --input file, if one was given.
+  std::optional<std::string> file;
+  npy::Array array;
+};
+
+/// Where a size symbol got its value, for the "bound twice" error.
+struct SizeBinding {
+  int64_t value;
+  std::string origin;
+};
+} // namespace
+
+int attnc::driver::inputError(const llvm::Twine &message) {
+  llvm::errs() << "attnc: error: " << message << "\n";
+  return kExitInputError;
+}
+
+/// `f`, `g` for a list, with the article-free quoting of other errors.
+static std::string joinQuoted(llvm::ArrayRef<std::string> names) {
+  std::string out;
+  for (const std::string &name : names)
+    out += (out.empty() ? "'" : ", '") + name + "'";
+  return out;
+}
+
+/// The fn and arch declarations of the main file: the possible entries.
+static std::vector<const Decl *> getEntries(const Module &module) {
+  std::vector<const Decl *> entries;
+  for (const DeclPtr &decl : module.decls)
+    if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
+        decl->getLoc().file == module.mainFile)
+      entries.push_back(decl.get());
+  return entries;
+}
+
+/// The symbol of a dimension that is just one size symbol (`N`), else empty.
+static std::string getSoleSymbol(const DimExpr &dim) {
+  const auto &terms = dim.getTerms();
+  if (terms.size() != 1 || terms.begin()->first.size() != 1 ||
+      terms.begin()->second != 1)
+    return "";
+  const std::string &atom = terms.begin()->first.front();
+  return dim.getQuotient(atom) ? "" : atom;
+}
+
+static ElemType elemTypeOf(mlir::Type type) {
+  if (type.isF16())
+    return ElemType::F16;
+  if (type.isBF16())
+    return ElemType::BF16;
+  if (type.isF32())
+    return ElemType::F32;
+  if (type.isF64())
+    return ElemType::F64;
+  if (type.isInteger(1))
+    return ElemType::I1;
+  if (type.isInteger(32))
+    return ElemType::I32;
+  return ElemType::I64;
+}
+
+static interp::ElemKind kindOf(ElemType elem) {
+  if (elem == ElemType::I1)
+    return interp::ElemKind::Bool;
+  return isInteger(elem) ? interp::ElemKind::Int : interp::ElemKind::Float;
+}
+
+/// Parameters drawn uniformly from (0, 1) instead of N(0, 1).
+static bool isGateName(llvm::StringRef name) {
+  return llvm::is_contained(
+      {"alpha", "beta", "gamma", "eta", "theta", "g", "gate"}, name);
+}
+
+/// Fills `param.value` with seeded random values (see `--seed` in --help);
+/// integers are drawn below `idBound`.
+static void drawRandom(RunParam &param, uint64_t seed, int64_t idBound) {
+  SplitMix64 rng(seed ^ fnv1a64(param.name));
+  ElemType elem = param.type.getElemType();
+  interp::Tensor &t = param.value;
+  int64_t count = t.numElements();
+  t.data.resize(count);
+  for (double &x : t.data) {
+    if (elem == ElemType::I1)
+      x = static_cast<double>(rng.next() >> 63);
+    else if (isInteger(elem))
+      x = static_cast<double>(rng.below(idBound));
+    else if (isGateName(param.name))
+      x = rng.uniformOpen();
+    else
+      x = rng.normal();
+    if (elem == ElemType::F32)
+      x = static_cast<float>(x);
+  }
+}
+
+/// Whether an .npy dtype can be the value of a parameter of type `elem`.
+static bool acceptsDType(ElemType elem, npy::DType dtype) {
+  if (elem == ElemType::I1)
+    return dtype == npy::DType::Bool;
+  if (isInteger(elem))
+    return dtype == npy::DType::I32 || dtype == npy::DType::I64;
+  return dtype == npy::DType::F32 || dtype == npy::DType::F64;
+}
+
+static const char *expectedDTypes(ElemType elem) {
+  if (elem == ElemType::I1)
+    return "'|b1'";
+  if (isInteger(elem))
+    return "'<i4' or '<i8'";
+  return "'<f4' or '<f8'";
+}
+
+/// The default of a size no --set or input gives: small, so that every
+/// program runs in the interpreter in a moment, and a multiple of every
+/// constant the program divides the size by (`N / BS` needs N % BS == 0).
+static constexpr int64_t kDefaultSize = 8;
+
+static void collectDivisors(const DimExpr &dim,
+                            std::map<std::string, int64_t> &divisors) {
+  for (const auto &[monomial, coefficient] : dim.getTerms())
+    for (const std::string &atom : monomial) {
+      const auto *quotient = dim.getQuotient(atom);
+      if (!quotient)
+        continue;
+      std::optional<int64_t> divisor = quotient->second->getConstant();
+      if (divisor && *divisor > 0)
+        for (const std::string &symbol : quotient->first->getSymbols()) {
+          int64_t &lcm = divisors.try_emplace(symbol, 1).first->second;
+          lcm = std::lcm(lcm, *divisor);
+        }
+      collectDivisors(*quotient->first, divisors);
+    }
+}
+
+static void collectDivisors(const ValueType &type,
+                            std::map<std::string, int64_t> &divisors) {
+  for (const DimExpr &dim : type.getShape())
+    collectDivisors(dim, divisors);
+  for (const auto &member : type.getMembers())
+    collectDivisors(member.second, divisors);
+}
+
+static void collectDivisors(const Stmt &stmt,
+                            std::map<std::string, int64_t> &divisors);
+
+static void collectDivisors(const Expr *e,
+                            std::map<std::string, int64_t> &divisors) {
+  if (!e)
+    return;
+  if (e->type)
+    collectDivisors(*e->type, divisors);
+  auto visit = [&](const Expr *child) { collectDivisors(child, divisors); };
+  if (const auto *sub = llvm::dyn_cast<SubscriptExpr>(e)) {
+    visit(sub->base.get());
+    for (const ExprPtr &index : sub->indices)
+      visit(index.get());
+  } else if (const auto *member = llvm::dyn_cast<MemberExpr>(e)) {
+    visit(member->base.get());
+  } else if (const auto *unary = llvm::dyn_cast<UnaryExpr>(e)) {
+    visit(unary->operand.get());
+  } else if (const auto *binary = llvm::dyn_cast<BinaryExpr>(e)) {
+    visit(binary->lhs.get());
+    visit(binary->rhs.get());
+  } else if (const auto *call = llvm::dyn_cast<CallExpr>(e)) {
+    for (const ExprPtr &arg : call->args)
+      visit(arg.get());
+  } else if (const auto *reduce = llvm::dyn_cast<ReduceExpr>(e)) {
+    visit(reduce->param.get());
+    visit(reduce->body.get());
+  } else if (const auto *group = llvm::dyn_cast<GroupLitExpr>(e)) {
+    for (const GroupLitExpr::Field &field : group->fields)
+      visit(field.value.get());
+  } else if (const auto *attend = llvm::dyn_cast<AttendExpr>(e)) {
+    visit(attend->score.get());
+    visit(attend->mask.get());
+    visit(attend->normalizer.bias.get());
+    visit(attend->value.get());
+  } else if (const auto *scan = llvm::dyn_cast<ScanExpr>(e)) {
+    for (const StmtPtr &stmt : scan->body)
+      collectDivisors(*stmt, divisors);
+  }
+}
+
+static void collectDivisors(const Stmt &stmt,
+                            std::map<std::string, int64_t> &divisors) {
+  if (const auto *def = llvm::dyn_cast<IndexedDefStmt>(&stmt)) {
+    if (def->checkedType)
+      collectDivisors(*def->checkedType, divisors);
+    for (const IndexDecl &index : def->indices)
+      if (index.checkedExtent)
+        collectDivisors(*index.checkedExtent, divisors);
+    collectDivisors(def->value.get(), divisors);
+  } else if (const auto *let = llvm::dyn_cast<LetStmt>(&stmt)) {
+    collectDivisors(let->value.get(), divisors);
+  } else if (const auto *state = llvm::dyn_cast<StateDeclStmt>(&stmt)) {
+    if (state->checkedType)
+      collectDivisors(*state->checkedType, divisors);
+    collectDivisors(state->init.get(), divisors);
+  } else if (const auto *emit = llvm::dyn_cast<EmitStmt>(&stmt)) {
+    collectDivisors(emit->value.get(), divisors);
+  } else if (const auto *ret = llvm::dyn_cast<ReturnStmt>(&stmt)) {
+    for (const ExprPtr &value : ret->values)
+      collectDivisors(value.get(), divisors);
+  }
+}
+
+/// The default value of every size symbol of `entry` (see kDefaultSize).
+static std::map<std::string, int64_t> getDefaultSizes(const Decl *entry) {
+  std::map<std::string, int64_t> divisors;
+  if (const auto *fn = llvm::dyn_cast<FnDecl>(entry)) {
+    for (const Param &param : fn->params)
+      if (param.checkedType)
+        collectDivisors(*param.checkedType, divisors);
+    for (const StmtPtr &stmt : fn->body)
+      collectDivisors(*stmt, divisors);
+  }
+  std::map<std::string, int64_t> defaults;
+  for (const auto &[symbol, divisor] : divisors)
+    defaults[symbol] = (kDefaultSize + divisor - 1) / divisor * divisor;
+  return defaults;
+}
+
+/// Binds the entry's size symbols (from --set, then from the shapes of the
+/// --input arrays, else by default), checks every given array against its
+/// parameter's type
+/// and gives every parameter its value. Returns an exit code.
+static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
+                       const std::vector<std::string> &constants,
+                       std::vector<RunParam> &params) {
+  llvm::StringRef entry = entryDecl->getName();
+  // The size symbols of the entry.
+  llvm::StringSet<> symbols;
+  for (const RunParam &param : params)
+    for (const DimExpr &dim : param.type.getShape())
+      for (const std::string &symbol : dim.getSymbols())
+        symbols.insert(symbol);
+
+  std::map<std::string, SizeBinding> sizes;
+  for (const std::string &name : inv.setNames) {
+    if (!symbols.contains(name)) {
+      if (llvm::is_contained(constants, name))
+        continue;
+      return usageError("--set " + name + ": '" + name +
+                        "' is neither a constant nor a size of '" + entry +
+                        "'");
+    }
+    const ConstValue &value = inv.checkOptions.overrides.at(name);
+    if (!value.isInt || value.intValue < 0)
+      return usageError("--set " + name + "=" + value.str() + ": the size '" +
+                        name + "' must be a non-negative integer");
+    sizes[name] = {value.intValue, "--set " + name + "=" + value.str()};
+  }
+
+  // Read the given arrays and bind the symbols their shapes show.
+  for (RunParam &param : params) {
+    if (!param.file)
+      continue;
+    std::string error;
+    if (!npy::readFile(*param.file, param.array, error))
+      return inputError("input '" + param.name + "': " + error);
+    ElemType elem = param.type.getElemType();
+    std::string shape = npy::shapeToString(param.array.shape);
+    std::string what = "input '" + param.name + "': the array in '" +
+                       *param.file + "' (shape " + shape + ", dtype '" +
+                       npy::getDescr(param.array.dtype) + "')";
+    if (!acceptsDType(elem, param.array.dtype))
+      return inputError(what + " does not fit '" + param.name + ": " +
+                        param.type.str() + "': expected dtype " +
+                        expectedDTypes(elem));
+    if (param.array.shape.size() != param.type.getRank())
+      return inputError(what + " does not fit '" + param.name + ": " +
+                        param.type.str() + "': expected rank " +
+                        llvm::Twine(param.type.getRank()));
+    for (size_t d = 0; d < param.type.getRank(); ++d) {
+      std::string symbol = getSoleSymbol(param.type.getShape()[d]);
+      if (symbol.empty())
+        continue;
+      int64_t extent = param.array.shape[d];
+      auto [it, inserted] = sizes.try_emplace(
+          symbol, SizeBinding{extent, "input '" + param.name + "' (shape " +
+                                          shape + ")"});
+      if (!inserted && it->second.value != extent)
+        return inputError(
+            what + " gives " + symbol + " = " + llvm::Twine(extent) + " in '" +
+            param.name + ": " + param.type.str() + "', but " + symbol + " = " +
+            llvm::Twine(it->second.value) + " from " + it->second.origin);
+    }
+  }
+
+  // The sizes nothing gave default to small values; a note says which.
+  std::map<std::string, int64_t> defaults = getDefaultSizes(entryDecl);
+  std::string defaulted;
+  for (const auto &symbol : symbols) {
+    std::string name = symbol.getKey().str();
+    if (sizes.count(name))
+      continue;
+    auto it = defaults.find(name);
+    int64_t value = it == defaults.end() ? kDefaultSize : it->second;
+    sizes[name] = {value, "the default " + name + "=" + std::to_string(value)};
+  }
+  for (const auto &[name, binding] : sizes)
+    if (llvm::StringRef(binding.origin).starts_with("the default "))
+      defaulted += (defaulted.empty() ? "" : ", ") + name + "=" +
+                   std::to_string(binding.value);
+  if (!defaulted.empty())
+    llvm::errs() << "attnc: note: " << entry
+                 << ": sizes by default: " << defaulted
+                 << " (give them with --set or --input)\n";
+
+  // Every dimension now has a value.
+  std::map<std::string, DimExpr> bindings;
+  for (const auto &[name, binding] : sizes)
+    bindings[name] = DimExpr::constant(binding.value);
+  for (RunParam &param : params) {
+    std::vector<int64_t> shape;
+    for (const DimExpr &dim : param.type.getShape()) {
+      std::optional<int64_t> extent = dim.substitute(bindings).getConstant();
+      if (!extent) {
+        for (const std::string &symbol : dim.getSymbols())
+          if (!sizes.count(symbol))
+            return usageError("no value for the size '" + symbol + "' of '" +
+                              param.name + ": " + param.type.str() +
+                              "' (use --set " + symbol +
+                              "=... or give an input)");
+        return inputError("the extent '" + dim.str() + "' of '" + param.name +
+                          "' is not an integer");
+      }
+      if (*extent < 0)
+        return inputError("the extent " + dim.str() + " of '" + param.name +
+                          "' is " + llvm::Twine(*extent) +
+                          ", below zero, with these sizes");
+      shape.push_back(*extent);
+    }
+    param.value.kind = kindOf(param.type.getElemType());
+    if (param.file) {
+      if (param.array.shape != shape)
+        return inputError("input '" + param.name + "': the shape " +
+                          npy::shapeToString(param.array.shape) + " of '" +
+                          *param.file + "' does not match '" + param.name +
+                          ": " + param.type.str() +
+                          "' = " + npy::shapeToString(shape));
+      param.value.shape = shape;
+      param.value.data = std::move(param.array.data);
+      if (param.type.getElemType() == ElemType::I32)
+        for (double x : param.value.data)
+          if (x < -2147483648.0 || x > 2147483647.0)
+            return inputError("input '" + param.name + "': the value " +
+                              llvm::Twine(static_cast<int64_t>(x)) + " in '" +
+                              *param.file + "' does not fit i32");
+      continue;
+    }
+    param.value.shape = shape;
+  }
+  // Integer inputs are ids: token ids, segment ids, positions. Drawn below
+  // the smallest extent of any parameter (and 16), they index any of them.
+  int64_t idBound = 16;
+  for (const RunParam &param : params)
+    for (int64_t extent : param.value.shape)
+      if (extent > 0)
+        idBound = std::min(idBound, extent);
+  for (RunParam &param : params)
+    if (!param.file)
+      drawRandom(param, inv.seed, idBound);
+  return kExitSuccess;
+}
+
+/// Runs `attn-differentiate` when `ir` holds an attn.grad.
+static int differentiate(mlir::ModuleOp ir) {
+  mlir::Operation *grad = nullptr;
+  ir.walk([&](mlir::Operation *op) {
+    if (op->getName().getStringRef() != "attn.grad")
+      return mlir::WalkResult::advance();
+    grad = op;
+    return mlir::WalkResult::interrupt();
+  });
+  if (!grad)
+    return kExitSuccess;
+  mlir::PassManager pm(ir.getContext());
+  pm.addPass(mlir::attnc::createAttnDifferentiatePass());
+  if (mlir::failed(pm.run(ir)))
+    return kExitInputError;
+  return kExitSuccess;
+}
+
+/// The file names of the results: the returned names of a fn, `output` for
+/// an arch, `resultI` for an expression or a repeated name.
+static std::vector<std::string> getResultNames(const Decl *entry,
+                                               size_t numResults) {
+  std::vector<std::string> names(numResults);
+  if (llvm::isa<ArchDecl>(entry)) {
+    if (numResults == 1)
+      names[0] = "output";
+  } else {
+    const auto *fn = llvm::cast<FnDecl>(entry);
+    const ReturnStmt *ret = nullptr;
+    for (const StmtPtr &stmt : fn->body)
+      if (const auto *r = llvm::dyn_cast<ReturnStmt>(stmt.get()))
+        ret = r;
+    if (ret && ret->values.size() == numResults)
+      for (size_t i = 0; i < numResults; ++i)
+        if (const auto *name = llvm::dyn_cast<NameExpr>(ret->values[i].get()))
+          names[i] = name->name;
+  }
+  std::map<std::string, int> uses;
+  for (const std::string &name : names)
+    ++uses[name];
+  for (size_t i = 0; i < numResults; ++i)
+    if (names[i].empty() || uses[names[i]] > 1)
+      names[i] = "result" + std::to_string(i);
+  // A source name `result1` next to an unnamed second result: number all.
+  std::map<std::string, int> final;
+  for (const std::string &name : names)
+    if (++final[name] > 1) {
+      for (size_t i = 0; i < numResults; ++i)
+        names[i] = "result" + std::to_string(i);
+      break;
+    }
+  return names;
+}
+
+/// `NAME: shape [2, 3] mean 0.5 max_abs 1.25`.
+static void printSummary(llvm::raw_ostream &os, llvm::StringRef name,
+                         const interp::Tensor &t) {
+  double sum = 0, maxAbs = 0;
+  for (double x : t.data) {
+    sum += x;
+    // NaN propagates into max_abs as it does into the mean.
+    if (std::isnan(x) || std::fabs(x) > maxAbs)
+      maxAbs = std::isnan(maxAbs) ? maxAbs : std::fabs(x);
+  }
+  double mean = t.data.empty() ? std::nan("") : sum / t.data.size();
+  os << name << ": shape " << npy::shapeToString(t.shape) << " mean "
+     << llvm::format("%.6g", mean) << " max_abs "
+     << llvm::format("%.6g", maxAbs) << "\n";
+}
+
+static int writeResult(const std::string &path, const interp::Tensor &t) {
+  npy::Array array;
+  array.dtype = t.kind == interp::ElemKind::Float ? npy::DType::F64
+                : t.kind == interp::ElemKind::Int ? npy::DType::I64
+                                                  : npy::DType::Bool;
+  array.shape = t.shape;
+  array.data = t.data;
+  std::string bytes, error;
+  if (!npy::encode(array, bytes, error))
+    return inputError("cannot write '" + path + "': " + error);
+  llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    os << bytes;
+    return llvm::Error::success();
+  });
+  if (err)
+    return inputError("cannot write '" + path +
+                      "': " + llvm::toString(std::move(err)));
+  return kExitSuccess;
+}
+
+/// Runs one entry; `prefix` names its outputs when several entries run.
+static int runEntry(const Invocation &inv, const Module &module,
+                    const Decl *entry, llvm::StringRef prefix) {
+  const std::vector<Param> &sourceParams =
+      llvm::isa<FnDecl>(entry) ? llvm::cast<FnDecl>(entry)->params
+                               : llvm::cast<ArchDecl>(entry)->params;
+  std::vector<std::string> constants = getOverridableConstants(module);
+
+  return withMLIR(module, [&](mlir::ModuleOp ir) -> int {
+    auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
+    if (!func)
+      return inputError("internal error: no func.func @" + entry->getName() +
+                        " in the IR of " + inv.files.front());
+
+    // The func's arguments: the source parameters, then an arch's weights.
+    std::vector<RunParam> params;
+    // A group parameter is passed member by member, as MLIRGen flattens it:
+    // `W: {W1: ..., W2: ...}` takes the inputs `W.W1` and `W.W2`.
+    std::function<void(const std::string &, const ValueType &)> addParam =
+        [&](const std::string &name, const ValueType &type) {
+          if (type.isTensor()) {
+            params.push_back({name, type, {}, {}, {}});
+            return;
+          }
+          for (const auto &[member, memberType] : type.getMembers())
+            addParam(name + "." + member, memberType);
+        };
+    for (const Param &param : sourceParams) {
+      if (!param.checkedType)
+        return inputError("internal error: the parameter '" + param.name +
+                          "' of '" + entry->getName() + "' has no type");
+      addParam(param.name, *param.checkedType);
+    }
+    for (unsigned i = params.size(); i < func.getNumArguments(); ++i) {
+      auto path = func.getArgAttrOfType<mlir::StringAttr>(i, "attn.param");
+      auto type =
+          mlir::dyn_cast<mlir::RankedTensorType>(func.getArgumentTypes()[i]);
+      if (!path || !type || !type.hasStaticShape())
+        return inputError("internal error: argument " + llvm::Twine(i) +
+                          " of @" + entry->getName() +
+                          " is neither a parameter nor a weight");
+      std::vector<DimExpr> shape;
+      for (int64_t extent : type.getShape())
+        shape.push_back(DimExpr::constant(extent));
+      params.push_back(
+          {path.getValue().str(),
+           ValueType::tensor(elemTypeOf(type.getElementType()), shape),
+           {},
+           {},
+           {}});
+    }
+    if (params.size() != func.getNumArguments())
+      return inputError("internal error: @" + entry->getName() + " has " +
+                        llvm::Twine(func.getNumArguments()) +
+                        " arguments for " + llvm::Twine(params.size()) +
+                        " parameters");
+
+    for (const auto &[name, file] : inv.inputs) {
+      auto it = llvm::find_if(
+          params, [&](const RunParam &p) { return p.name == name; });
+      if (it == params.end()) {
+        std::vector<std::string> names;
+        for (const RunParam &param : params)
+          names.push_back(param.name);
+        return usageError("--input " + name + ": '" + entry->getName() +
+                          "' has no parameter named '" + name +
+                          "' (parameters: " + joinQuoted(names) + ")");
+      }
+      it->file = file;
+    }
+    if (int rc = prepareArgs(inv, entry, constants, params))
+      return rc;
+
+    if (int rc = differentiate(ir))
+      return rc;
+    // The pass may have replaced the function.
+    func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
+    if (!func)
+      return inputError("internal error: attn-differentiate removed @" +
+                        entry->getName());
+
+    std::vector<interp::Tensor> args;
+    for (RunParam &param : params)
+      args.push_back(std::move(param.value));
+    mlir::FailureOr<std::vector<interp::Tensor>> results =
+        interp::run(func, args);
+    if (mlir::failed(results))
+      return kExitInputError;
+
+    if (std::error_code ec = llvm::sys::fs::create_directories(inv.outputDir))
+      return inputError("cannot create the output directory '" + inv.outputDir +
+                        "': " + ec.message());
+    std::vector<std::string> names = getResultNames(entry, results->size());
+    for (size_t i = 0; i < results->size(); ++i) {
+      std::string name =
+          prefix.empty() ? names[i] : (prefix + "." + names[i]).str();
+      llvm::SmallString<256> path(inv.outputDir);
+      llvm::sys::path::append(path, name + ".npy");
+      if (int rc = writeResult(std::string(path), (*results)[i]))
+        return rc;
+      printSummary(llvm::outs(), name, (*results)[i]);
+    }
+    llvm::outs().flush();
+    return kExitSuccess;
+  });
+}
+
+int attnc::driver::runRun(const Invocation &inv) {
+  std::vector<Input> inputs;
+  if (int rc = runFrontend(inv, inputs))
+    return rc;
+  const Module &module = *inputs.front().module;
+
+  // The entry: --entry NAME, else every fn and arch of FILE, in order.
+  std::vector<const Decl *> entries = getEntries(module);
+  std::vector<std::string> entryNames;
+  for (const Decl *decl : entries)
+    entryNames.push_back(decl->getName());
+  if (inv.entry) {
+    const Decl *entry = nullptr;
+    for (const DeclPtr &decl : module.decls)
+      if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
+          decl->getName() == *inv.entry)
+        entry = decl.get();
+    if (!entry)
+      return usageError("--entry " + *inv.entry + ": no fn or arch named '" +
+                        *inv.entry + "' in " + inv.files.front() +
+                        (entryNames.empty()
+                             ? std::string()
+                             : " (entries: " + joinQuoted(entryNames) + ")"));
+    return runEntry(inv, module, entry, "");
+  }
+  if (entries.empty())
+    return usageError(inv.files.front() + " defines no fn or arch to run");
+  if (entries.size() == 1)
+    return runEntry(inv, module, entries.front(), "");
+  if (!inv.inputs.empty())
+    return usageError("--input needs --entry NAME: " + inv.files.front() +
+                      " defines several fns and archs (entries: " +
+                      joinQuoted(entryNames) + ")");
+  for (const Decl *entry : entries)
+    if (int rc = runEntry(inv, module, entry, entry->getName()))
+      return rc;
+  return kExitSuccess;
+}
