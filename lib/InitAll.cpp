@@ -7,6 +7,7 @@
 
 #include "attnc/InitAll.h"
 
+#include "attnc/Target/CPU/Pipeline.h"
 #include "attnc/Transforms/Passes.h"
 #include "dialects/Attn/AttnDialect.h"
 
@@ -23,6 +24,7 @@
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -36,12 +38,12 @@
 
 void mlir::attnc::registerAllDialects(DialectRegistry &registry) {
   registry.insert<attn::AttnDialect>();
-  registry
-      .insert<affine::AffineDialect, arith::ArithDialect,
-              bufferization::BufferizationDialect, func::FuncDialect,
-              gpu::GPUDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
-              math::MathDialect, memref::MemRefDialect, NVVM::NVVMDialect,
-              scf::SCFDialect, tensor::TensorDialect, vector::VectorDialect>();
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, func::FuncDialect,
+                  gpu::GPUDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, NVVM::NVVMDialect,
+                  omp::OpenMPDialect, scf::SCFDialect, tensor::TensorDialect,
+                  vector::VectorDialect>();
 
   // One-shot bufferization of the dense code around the attn ops.
   arith::registerBufferizableOpInterfaceExternalModels(registry);
@@ -56,9 +58,11 @@ void mlir::attnc::registerAllDialects(DialectRegistry &registry) {
 void mlir::attnc::registerAllExtensions(DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllGPUToLLVMIRTranslations(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void mlir::attnc::registerAllPasses() {
   mlir::registerAllPasses();
   registerAttncPasses();
+  cpu::registerCPUPasses();
 }

@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build g++ ccache python3 python3-numpy       # build + tests
   libgtest-dev                                             # unit tests
   clang-format-22                                          # utils/lint.sh (bookworm-security)
+  libomp-22-dev                                            # OpenMP runtime of CPU libraries
 )
 
 missing=()

@@ -139,7 +139,9 @@ int attnc::driver::runFrontend(const Invocation &inv,
     for (const Input &input : inputs)
       for (const std::string &name : getOverridableConstants(*input.module))
         defined.insert(name);
-    bool isRun = inv.command == Invocation::Command::Run;
+    bool isRun = inv.command == Invocation::Command::Run ||
+                 inv.command == Invocation::Command::Build ||
+                 inv.command == Invocation::Command::Bench;
     if (isRun)
       for (const Input &input : inputs)
         for (const auto &name : getParamDimNames(*input.module))
@@ -190,6 +192,7 @@ int attnc::driver::withMLIR(const Module &module,
                             llvm::function_ref<int(mlir::ModuleOp)> use) {
   mlir::DialectRegistry registry;
   mlir::attnc::registerAllDialects(registry);
+  mlir::attnc::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;

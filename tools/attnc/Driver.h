@@ -41,7 +41,7 @@ enum ExitCode : int {
 
 /// Everything the command line asked for.
 struct Invocation {
-  enum class Command { Check, Emit, Run };
+  enum class Command { Check, Emit, Run, Build, Bench };
   Command command = Command::Check;
   std::vector<std::string> files;
   CheckOptions checkOptions;
@@ -58,6 +58,17 @@ struct Invocation {
   std::vector<std::pair<std::string, std::string>> inputs;
   uint64_t seed = 0;
   std::string outputDir = ".";
+  /// `build`, `run --backend=cpu`, `bench`: the target, the LLVM CPU name
+  /// ("native": the host), `--compare=interp`, and bench's thread count
+  /// (0: the OpenMP default), repetitions and JSON output.
+  std::optional<std::string> target;
+  std::string cpu = "native";
+  std::optional<std::string> compare;
+  /// `--tolerance`: the largest max_rel_err --compare accepts (exit 1 above).
+  std::optional<double> tolerance;
+  unsigned threads = 0;
+  unsigned repeat = 5;
+  bool json = false;
 };
 
 /// Parse result: either an invocation to run or an exit code (help and
@@ -97,6 +108,8 @@ int withMLIR(const Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
 int runCheck(const Invocation &inv);
 int runEmit(const Invocation &inv);
 int runRun(const Invocation &inv);
+int runBuild(const Invocation &inv);
+int runBench(const Invocation &inv);
 
 } // namespace attnc::driver
 

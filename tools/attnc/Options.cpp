@@ -73,9 +73,9 @@ constexpr llvm::StringLiteral kSupportedEmitList = "ast, mlir";
 constexpr llvm::StringLiteral kPlannedEmits[] = {"linalg", "llvm", "ptx"};
 
 /// The back ends `run` can use; the planned ones are "not supported yet".
-constexpr llvm::StringLiteral kSupportedBackends[] = {"interp"};
-constexpr llvm::StringLiteral kSupportedBackendList = "interp";
-constexpr llvm::StringLiteral kPlannedBackends[] = {"cpu", "gpu", "cuda"};
+constexpr llvm::StringLiteral kSupportedBackends[] = {"interp", "cpu"};
+constexpr llvm::StringLiteral kSupportedBackendList = "interp, cpu";
+constexpr llvm::StringLiteral kPlannedBackends[] = {"gpu", "cuda"};
 } // namespace
 
 static constexpr llvm::StringLiteral kUsage =
@@ -85,8 +85,13 @@ USAGE:
   attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
   attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
              FILE
-  attnc run --backend=interp [--entry NAME] [--set NAME=VALUE]...
-            [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR] FILE
+  attnc run --backend=interp|cpu [--entry NAME] [--set NAME=VALUE]...
+            [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR]
+            [--compare=interp [--tolerance T]] [--cpu=CPU] FILE
+  attnc build --target=cpu -o libNAME.so [--entry NAME] [--set NAME=VALUE]...
+              [--cpu=CPU] FILE
+  attnc bench [--entry NAME] [--set NAME=VALUE]... [--threads T]
+              [--repeat R] [--json] [--seed S] [--cpu=CPU] FILE
   attnc help | --help | -h
   attnc --version
 
@@ -101,6 +106,14 @@ COMMANDS:
                 as a .npy file. Prints one line per result on stdout:
                   NAME: shape [D0, D1, ...] mean M max_abs A
                 (M and A in C's %.6g; an empty result has mean nan).
+  build         Compile every fn and arch of FILE (or the --entry one) for
+                the CPU into the shared library libNAME.so, and write its C
+                header NAME.h next to it: one function per entry taking
+                pointers to dense row-major tensors and the run-time sizes,
+                and a packed form. See the header's comments.
+  bench         Compile one entry (as 'run --backend=cpu'), run it once to
+                warm up, then R times on seeded inputs, and print the median
+                and minimum time and the peak RSS (--json: one JSON object).
   help          Print this help.
 
 OPTIONS:
@@ -128,13 +141,29 @@ OPTIONS:
                 reported as 'not supported yet'.
   --debug-info  (emit=mlir) Also print each op's location: the
                 file:line:col of the source construct it comes from.
-  -o OUT        (emit) Write to OUT instead of stdout. OUT is written to a
-                temporary file that is renamed into place, and is left
-                untouched when there are errors.
-  --backend=interp
-                (run) Run on the float64 reference interpreter: every op in
-                double precision, one at a time. Required; no other back end
-                is built yet.
+  -o OUT        (emit) Write to OUT instead of stdout. (build) The library,
+                libNAME.so. OUT is written to a temporary file that is
+                renamed into place, and is left untouched when there are
+                errors.
+  --backend=interp|cpu
+                (run) 'interp': the float64 reference interpreter, every op
+                in double precision, one at a time. 'cpu': compile the entry
+                as 'build' does into a temporary library and call it (inputs
+                rounded to the parameters' element types).
+  --compare=interp
+                (run --backend=cpu) Also run the interpreter on the same
+                inputs and print, per result, 'NAME: max_abs_err E
+                max_rel_err R' (R relative to the largest magnitude).
+  --tolerance T (run --compare=interp) Exit with 1 when a max_rel_err
+                exceeds T.
+  --target=cpu  (build) The target; 'cuda' is not supported yet.
+  --cpu=CPU     (run, build, bench) The LLVM CPU to compile for: 'native'
+                (default, the host with its features), 'haswell',
+                'x86-64-v3', ...
+  --threads T   (bench) OpenMP threads (default: the runtime's, one per
+                core).
+  --repeat R    (bench) Timed runs (default 5).
+  --json        (bench) Print one JSON object per entry.
   --entry NAME  (run) The fn or arch to run. Without it, every fn and arch
                 of FILE runs, in order, and each result is named
                 ENTRY.NAME; --input then needs --entry.
@@ -254,12 +283,20 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
     inv.command = Invocation::Command::Emit;
   else if (command == "run")
     inv.command = Invocation::Command::Run;
+  else if (command == "build")
+    inv.command = Invocation::Command::Build;
+  else if (command == "bench")
+    inv.command = Invocation::Command::Bench;
   else if (command.starts_with("-"))
     return fail("expected a command before '" + command + "'");
   else
     return fail("unknown command '" + command + "'");
   bool isEmit = inv.command == Invocation::Command::Emit;
   bool isRun = inv.command == Invocation::Command::Run;
+  bool isBuild = inv.command == Invocation::Command::Build;
+  bool isBench = inv.command == Invocation::Command::Bench;
+  // Commands that compile for the CPU, and those that pick entries.
+  bool compiles = isRun || isBuild || isBench;
 
   // Help anywhere wins over everything else, as in most tools.
   for (llvm::StringRef arg : args.drop_front()) {
@@ -309,7 +346,7 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
         result.exitCode = rc;
         return result;
       }
-    } else if (isRun && valueOption("--entry")) {
+    } else if (compiles && valueOption("--entry")) {
       if (missing || value.empty())
         return fail("missing value after '--entry'");
       inv.entry = value.str();
@@ -327,7 +364,7 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
         if (given.first == name)
           return fail("--input " + name + " is given twice");
       inv.inputs.emplace_back(name.str(), file.str());
-    } else if (isRun && valueOption("--seed")) {
+    } else if ((isRun || isBench) && valueOption("--seed")) {
       if (missing)
         return fail("missing value after '--seed'");
       if (value.getAsInteger(10, inv.seed))
@@ -348,7 +385,37 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
       if (missing)
         return fail("missing value after '--emit'");
       inv.emit = value.str();
-    } else if (isEmit && valueOption("-o")) {
+    } else if (compiles && valueOption("--cpu")) {
+      if (missing || value.empty())
+        return fail("missing value after '--cpu'");
+      inv.cpu = value.str();
+    } else if (isBuild && valueOption("--target")) {
+      if (missing || value.empty())
+        return fail("missing value after '--target'");
+      inv.target = value.str();
+    } else if (isRun && valueOption("--compare")) {
+      if (missing || value.empty())
+        return fail("missing value after '--compare'");
+      if (value != "interp")
+        return fail("--compare=" + value + ": only 'interp' is supported");
+      inv.compare = value.str();
+    } else if (isBench &&
+               (valueOption("--threads") || valueOption("--repeat"))) {
+      bool threads = arg.starts_with("--threads");
+      unsigned parsed = 0;
+      if (missing || value.getAsInteger(10, parsed) || parsed == 0 ||
+          parsed > 4096)
+        return fail(llvm::Twine(threads ? "--threads" : "--repeat") +
+                    " needs a positive integer");
+      (threads ? inv.threads : inv.repeat) = parsed;
+    } else if (isRun && valueOption("--tolerance")) {
+      double tolerance = 0;
+      if (missing || value.getAsDouble(tolerance) || !(tolerance >= 0))
+        return fail("--tolerance needs a non-negative number");
+      inv.tolerance = tolerance;
+    } else if (isBench && arg == "--json") {
+      inv.json = true;
+    } else if ((isEmit || isBuild) && valueOption("-o")) {
       if (missing)
         return fail("missing value after '-o'");
       if (value.empty())
@@ -377,6 +444,29 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
       return fail("'emit' takes one FILE, got " +
                   llvm::Twine(inv.files.size()));
   }
+
+  if (isBuild) {
+    if (!inv.target)
+      return fail("'build' needs --target=cpu");
+    if (*inv.target == "cuda")
+      return fail("not supported yet: --target=cuda (this build targets: cpu)");
+    if (*inv.target != "cpu")
+      return fail("unknown --target value '" + *inv.target +
+                  "' (this build targets: cpu)");
+    if (!inv.output)
+      return fail("'build' needs -o libNAME.so");
+    if (!llvm::StringRef(*inv.output).ends_with(".so"))
+      return fail("-o " + *inv.output + ": the library must be named *.so");
+    if (inv.files.size() > 1)
+      return fail("'build' takes one FILE, got " +
+                  llvm::Twine(inv.files.size()));
+  }
+  if (isBench && inv.files.size() > 1)
+    return fail("'bench' takes one FILE, got " + llvm::Twine(inv.files.size()));
+  if (inv.compare && inv.backend != "cpu")
+    return fail("--compare=interp needs --backend=cpu");
+  if (inv.tolerance && !inv.compare)
+    return fail("--tolerance needs --compare=interp");
 
   if (isRun) {
     if (!inv.backend)

@@ -11,6 +11,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
+#include "CPUBackend.h"
 #include "Driver.h"
 
 #include "attnc/Frontend/ASTPrinter.h"
@@ -24,6 +25,9 @@
 #include "attnc/Support/Random.h"
 #include "attnc/Transforms/Passes.h"
 
+#include <cstdlib>
+#include <sys/resource.h>
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -35,6 +39,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/StringSet.h"
@@ -42,6 +47,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -50,8 +56,11 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -98,16 +107,6 @@ static std::string joinQuoted(llvm::ArrayRef<std::string> names) {
   return out;
 }
 
-/// The fn and arch declarations of the main file: the possible entries.
-static std::vector<const Decl *> getEntries(const Module &module) {
-  std::vector<const Decl *> entries;
-  for (const DeclPtr &decl : module.decls)
-    if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
-        decl->getLoc().file == module.mainFile)
-      entries.push_back(decl.get());
-  return entries;
-}
-
 /// The symbol of a dimension that is just one size symbol (`N`), else empty.
 static std::string getSoleSymbol(const DimExpr &dim) {
   const auto &terms = dim.getTerms();
@@ -116,22 +115,6 @@ static std::string getSoleSymbol(const DimExpr &dim) {
     return "";
   const std::string &atom = terms.begin()->first.front();
   return dim.getQuotient(atom) ? "" : atom;
-}
-
-static ElemType elemTypeOf(mlir::Type type) {
-  if (type.isF16())
-    return ElemType::F16;
-  if (type.isBF16())
-    return ElemType::BF16;
-  if (type.isF32())
-    return ElemType::F32;
-  if (type.isF64())
-    return ElemType::F64;
-  if (type.isInteger(1))
-    return ElemType::I1;
-  if (type.isInteger(32))
-    return ElemType::I32;
-  return ElemType::I64;
 }
 
 static interp::ElemKind kindOf(ElemType elem) {
@@ -301,7 +284,8 @@ static std::map<std::string, int64_t> getDefaultSizes(const Decl *entry) {
 /// and gives every parameter its value. Returns an exit code.
 static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
                        const std::vector<std::string> &constants,
-                       std::vector<RunParam> &params) {
+                       std::vector<RunParam> &params,
+                       std::map<std::string, int64_t> &boundSizes) {
   llvm::StringRef entry = entryDecl->getName();
   // The size symbols of the entry.
   llvm::StringSet<> symbols;
@@ -384,8 +368,10 @@ static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
 
   // Every dimension now has a value.
   std::map<std::string, DimExpr> bindings;
-  for (const auto &[name, binding] : sizes)
+  for (const auto &[name, binding] : sizes) {
     bindings[name] = DimExpr::constant(binding.value);
+    boundSizes[name] = binding.value;
+  }
   for (RunParam &param : params) {
     std::vector<int64_t> shape;
     for (const DimExpr &dim : param.type.getShape()) {
@@ -457,42 +443,6 @@ static int differentiate(mlir::ModuleOp ir) {
   return kExitSuccess;
 }
 
-/// The file names of the results: the returned names of a fn, `output` for
-/// an arch, `resultI` for an expression or a repeated name.
-static std::vector<std::string> getResultNames(const Decl *entry,
-                                               size_t numResults) {
-  std::vector<std::string> names(numResults);
-  if (llvm::isa<ArchDecl>(entry)) {
-    if (numResults == 1)
-      names[0] = "output";
-  } else {
-    const auto *fn = llvm::cast<FnDecl>(entry);
-    const ReturnStmt *ret = nullptr;
-    for (const StmtPtr &stmt : fn->body)
-      if (const auto *r = llvm::dyn_cast<ReturnStmt>(stmt.get()))
-        ret = r;
-    if (ret && ret->values.size() == numResults)
-      for (size_t i = 0; i < numResults; ++i)
-        if (const auto *name = llvm::dyn_cast<NameExpr>(ret->values[i].get()))
-          names[i] = name->name;
-  }
-  std::map<std::string, int> uses;
-  for (const std::string &name : names)
-    ++uses[name];
-  for (size_t i = 0; i < numResults; ++i)
-    if (names[i].empty() || uses[names[i]] > 1)
-      names[i] = "result" + std::to_string(i);
-  // A source name `result1` next to an unnamed second result: number all.
-  std::map<std::string, int> final;
-  for (const std::string &name : names)
-    if (++final[name] > 1) {
-      for (size_t i = 0; i < numResults; ++i)
-        names[i] = "result" + std::to_string(i);
-      break;
-    }
-  return names;
-}
-
 /// `NAME: shape [2, 3] mean 0.5 max_abs 1.25`.
 static void printSummary(llvm::raw_ostream &os, llvm::StringRef name,
                          const interp::Tensor &t) {
@@ -529,12 +479,243 @@ static int writeResult(const std::string &path, const interp::Tensor &t) {
   return kExitSuccess;
 }
 
+/// Runs `entry` of `ir` on the interpreter, attn.grad expanded first.
+static int runOnInterp(mlir::ModuleOp ir, const Decl *entry,
+                       const std::vector<interp::Tensor> &args,
+                       std::vector<interp::Tensor> &results) {
+  if (int rc = differentiate(ir))
+    return rc;
+  // The pass may have replaced the function.
+  auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
+  if (!func)
+    return inputError("internal error: attn-differentiate removed @" +
+                      entry->getName());
+  mlir::FailureOr<std::vector<interp::Tensor>> out = interp::run(func, args);
+  if (mlir::failed(out))
+    return kExitInputError;
+  results = std::move(*out);
+  return kExitSuccess;
+}
+
+/// A tensor in the element type of the C interface.
+static std::vector<char> toBytes(const interp::Tensor &t, ElemType elem) {
+  std::vector<char> bytes;
+  auto append = [&](const auto &value) {
+    const char *p = reinterpret_cast<const char *>(&value);
+    bytes.insert(bytes.end(), p, p + sizeof(value));
+  };
+  for (double x : t.data) {
+    switch (elem) {
+    case ElemType::F64:
+      append(x);
+      break;
+    case ElemType::I32:
+      append(static_cast<int32_t>(x));
+      break;
+    case ElemType::I64:
+      append(static_cast<int64_t>(x));
+      break;
+    case ElemType::I1:
+      append(static_cast<uint8_t>(x != 0));
+      break;
+    default:
+      append(static_cast<float>(x));
+      break;
+    }
+  }
+  return bytes;
+}
+
+static double fromBytes(const char *p, ElemType elem) {
+  switch (elem) {
+  case ElemType::F64:
+    return *reinterpret_cast<const double *>(p);
+  case ElemType::I32:
+    return *reinterpret_cast<const int32_t *>(p);
+  case ElemType::I64:
+    return static_cast<double>(*reinterpret_cast<const int64_t *>(p));
+  case ElemType::I1:
+    return *reinterpret_cast<const uint8_t *>(p) != 0;
+  default:
+    return *reinterpret_cast<const float *>(p);
+  }
+}
+
+static size_t byteSize(ElemType elem) {
+  switch (elem) {
+  case ElemType::F64:
+  case ElemType::I64:
+    return 8;
+  case ElemType::I1:
+    return 1;
+  case ElemType::F16:
+  case ElemType::BF16:
+    return 2;
+  default:
+    return 4;
+  }
+}
+
+/// Compiles `entry` into a temporary library, calls it on `args` and reads
+/// its outputs back (`bench`: times it instead).
+static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
+                    const std::map<std::string, int64_t> &sizes,
+                    const std::vector<interp::Tensor> &args,
+                    std::vector<interp::Tensor> &results) {
+  mlir::attnc::cpu::EntrySignature sig;
+  if (int rc = getEntrySignature(entry, ir, sig))
+    return rc;
+  for (const auto &t :
+       llvm::concat<const mlir::attnc::cpu::ABITensor>(sig.inputs, sig.outputs))
+    if (t.elem == ElemType::F16 || t.elem == ElemType::BF16)
+      return inputError("not supported yet: running '" + sig.name +
+                        "' on the CPU with 16-bit floats");
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("attnc-run", dir))
+    return inputError("cannot create a temporary directory: " + ec.message());
+  std::string soPath = (dir + "/lib" + sig.name + ".so").str();
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(soPath);
+    llvm::sys::fs::remove(dir);
+  });
+  if (int rc = compileForCPU(inv, ir, {sig}, soPath))
+    return rc;
+  // The OpenMP runtime reads its thread count when it starts, at the first
+  // parallel region of the library.
+  if (inv.threads > 0)
+    setenv("OMP_NUM_THREADS", std::to_string(inv.threads).c_str(), 1);
+  std::string error;
+  std::unique_ptr<LoadedLibrary> library = LoadedLibrary::load(soPath, error);
+  if (!library)
+    return inputError("cannot load the compiled library: " + error);
+  LoadedLibrary::PackedFn fn = library->getPacked(sig.name);
+  if (!fn)
+    return inputError("internal error: no " + sig.name +
+                      "_packed in the compiled library");
+
+  std::vector<std::vector<char>> buffers;
+  for (size_t i = 0; i < sig.inputs.size(); ++i)
+    buffers.push_back(toBytes(args[i], sig.inputs[i].elem));
+  std::map<std::string, DimExpr> bindings;
+  for (const auto &[name, value] : sizes)
+    bindings[name] = DimExpr::constant(value);
+  std::vector<std::vector<int64_t>> outShapes;
+  for (const auto &out : sig.outputs) {
+    std::vector<int64_t> shape;
+    int64_t count = 1;
+    for (const DimExpr &dim : out.shape) {
+      std::optional<int64_t> extent = dim.substitute(bindings).getConstant();
+      if (!extent || *extent < 0)
+        return inputError("the extent '" + dim.str() + "' of the output '" +
+                          out.name + "' has no value with these sizes");
+      shape.push_back(*extent);
+      count *= *extent;
+    }
+    outShapes.push_back(shape);
+    // NaN-filled, so that an element the code never writes shows.
+    interp::Tensor poison;
+    poison.data.assign(count, std::nan(""));
+    buffers.push_back(toBytes(poison, out.elem));
+  }
+  std::vector<void *> pointers;
+  for (std::vector<char> &buffer : buffers)
+    pointers.push_back(buffer.data());
+  std::vector<int64_t> sizeValues;
+  for (const std::string &name : sig.sizes)
+    sizeValues.push_back(sizes.at(name));
+
+  if (inv.command == Invocation::Command::Bench) {
+    fn(pointers.data(), sizeValues.data()); // warm-up
+    std::vector<double> times;
+    for (unsigned r = 0; r < inv.repeat; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      int32_t rc = fn(pointers.data(), sizeValues.data());
+      auto stop = std::chrono::steady_clock::now();
+      if (rc != 0)
+        return inputError(sig.name + " returned " + llvm::Twine(rc));
+      times.push_back(std::chrono::duration<double>(stop - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    double median = times[times.size() / 2];
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double rssMb = usage.ru_maxrss / 1024.0;
+    if (inv.json) {
+      llvm::outs() << "{\"entry\": \"" << sig.name << "\", \"sizes\": {";
+      bool first = true;
+      for (const auto &[name, value] : sizes) {
+        llvm::outs() << (first ? "" : ", ") << "\"" << name << "\": " << value;
+        first = false;
+      }
+      llvm::outs() << "}, \"threads\": " << inv.threads
+                   << ", \"repeat\": " << inv.repeat
+                   << ", \"median_s\": " << llvm::format("%.6g", median)
+                   << ", \"min_s\": " << llvm::format("%.6g", times.front())
+                   << ", \"peak_rss_mb\": " << llvm::format("%.1f", rssMb)
+                   << "}\n";
+    } else {
+      llvm::outs() << sig.name << ": median "
+                   << llvm::format("%.3f", median * 1e3) << " ms, min "
+                   << llvm::format("%.3f", times.front() * 1e3) << " ms over "
+                   << inv.repeat << " runs, peak RSS "
+                   << llvm::format("%.1f", rssMb) << " MB\n";
+    }
+    llvm::outs().flush();
+    return kExitSuccess;
+  }
+
+  if (int32_t rc = fn(pointers.data(), sizeValues.data()))
+    return inputError(sig.name + " returned the error code " + llvm::Twine(rc));
+  for (size_t i = 0; i < sig.outputs.size(); ++i) {
+    const auto &out = sig.outputs[i];
+    interp::Tensor t;
+    t.kind = isFloat(out.elem)          ? interp::ElemKind::Float
+             : out.elem == ElemType::I1 ? interp::ElemKind::Bool
+                                        : interp::ElemKind::Int;
+    t.shape = outShapes[i];
+    const std::vector<char> &bytes = buffers[sig.inputs.size() + i];
+    size_t width = byteSize(out.elem);
+    for (size_t k = 0; k * width < bytes.size(); ++k)
+      t.data.push_back(fromBytes(bytes.data() + k * width, out.elem));
+    results.push_back(std::move(t));
+  }
+  return kExitSuccess;
+}
+
+/// `NAME: max_abs_err E max_rel_err R` against the interpreter; the
+/// relative error is relative to the largest magnitude of the reference,
+/// and is what it returns (infinite for a shape mismatch).
+static double printComparison(llvm::raw_ostream &os, llvm::StringRef name,
+                              const interp::Tensor &got,
+                              const interp::Tensor &expected) {
+  double maxAbs = 0, scale = 0;
+  bool mismatch = got.shape != expected.shape;
+  for (size_t i = 0; !mismatch && i < got.data.size(); ++i) {
+    double diff = std::fabs(got.data[i] - expected.data[i]);
+    if (std::isnan(diff) &&
+        !(std::isnan(got.data[i]) && std::isnan(expected.data[i])))
+      diff = std::numeric_limits<double>::infinity();
+    if (!std::isnan(diff))
+      maxAbs = std::max(maxAbs, diff);
+    if (std::isfinite(expected.data[i]))
+      scale = std::max(scale, std::fabs(expected.data[i]));
+  }
+  if (mismatch) {
+    os << name << ": shape " << npy::shapeToString(got.shape)
+       << " differs from the interpreter's "
+       << npy::shapeToString(expected.shape) << "\n";
+    return std::numeric_limits<double>::infinity();
+  }
+  double rel = scale > 0 ? maxAbs / scale : maxAbs;
+  os << name << ": max_abs_err " << llvm::format("%.3g", maxAbs)
+     << " max_rel_err " << llvm::format("%.3g", rel) << " (vs interp)\n";
+  return rel;
+}
+
 /// Runs one entry; `prefix` names its outputs when several entries run.
 static int runEntry(const Invocation &inv, const Module &module,
                     const Decl *entry, llvm::StringRef prefix) {
-  const std::vector<Param> &sourceParams =
-      llvm::isa<FnDecl>(entry) ? llvm::cast<FnDecl>(entry)->params
-                               : llvm::cast<ArchDecl>(entry)->params;
   std::vector<std::string> constants = getOverridableConstants(module);
 
   return withMLIR(module, [&](mlir::ModuleOp ir) -> int {
@@ -544,47 +725,12 @@ static int runEntry(const Invocation &inv, const Module &module,
                         " in the IR of " + inv.files.front());
 
     // The func's arguments: the source parameters, then an arch's weights.
+    std::vector<EntryTensor> tensors;
+    if (int rc = getEntryInputs(entry, ir, tensors))
+      return rc;
     std::vector<RunParam> params;
-    // A group parameter is passed member by member, as MLIRGen flattens it:
-    // `W: {W1: ..., W2: ...}` takes the inputs `W.W1` and `W.W2`.
-    std::function<void(const std::string &, const ValueType &)> addParam =
-        [&](const std::string &name, const ValueType &type) {
-          if (type.isTensor()) {
-            params.push_back({name, type, {}, {}, {}});
-            return;
-          }
-          for (const auto &[member, memberType] : type.getMembers())
-            addParam(name + "." + member, memberType);
-        };
-    for (const Param &param : sourceParams) {
-      if (!param.checkedType)
-        return inputError("internal error: the parameter '" + param.name +
-                          "' of '" + entry->getName() + "' has no type");
-      addParam(param.name, *param.checkedType);
-    }
-    for (unsigned i = params.size(); i < func.getNumArguments(); ++i) {
-      auto path = func.getArgAttrOfType<mlir::StringAttr>(i, "attn.param");
-      auto type =
-          mlir::dyn_cast<mlir::RankedTensorType>(func.getArgumentTypes()[i]);
-      if (!path || !type || !type.hasStaticShape())
-        return inputError("internal error: argument " + llvm::Twine(i) +
-                          " of @" + entry->getName() +
-                          " is neither a parameter nor a weight");
-      std::vector<DimExpr> shape;
-      for (int64_t extent : type.getShape())
-        shape.push_back(DimExpr::constant(extent));
-      params.push_back(
-          {path.getValue().str(),
-           ValueType::tensor(elemTypeOf(type.getElementType()), shape),
-           {},
-           {},
-           {}});
-    }
-    if (params.size() != func.getNumArguments())
-      return inputError("internal error: @" + entry->getName() + " has " +
-                        llvm::Twine(func.getNumArguments()) +
-                        " arguments for " + llvm::Twine(params.size()) +
-                        " parameters");
+    for (EntryTensor &t : tensors)
+      params.push_back({t.name, t.type, {}, {}, {}});
 
     for (const auto &[name, file] : inv.inputs) {
       auto it = llvm::find_if(
@@ -599,37 +745,59 @@ static int runEntry(const Invocation &inv, const Module &module,
       }
       it->file = file;
     }
-    if (int rc = prepareArgs(inv, entry, constants, params))
+    std::map<std::string, int64_t> sizes;
+    if (int rc = prepareArgs(inv, entry, constants, params, sizes))
       return rc;
-
-    if (int rc = differentiate(ir))
-      return rc;
-    // The pass may have replaced the function.
-    func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
-    if (!func)
-      return inputError("internal error: attn-differentiate removed @" +
-                        entry->getName());
-
     std::vector<interp::Tensor> args;
     for (RunParam &param : params)
       args.push_back(std::move(param.value));
-    mlir::FailureOr<std::vector<interp::Tensor>> results =
-        interp::run(func, args);
-    if (mlir::failed(results))
-      return kExitInputError;
+
+    std::vector<interp::Tensor> results;
+    if (inv.command == Invocation::Command::Bench ||
+        inv.backend == std::string("cpu")) {
+      // The interpreter runs on the IR as MLIRGen left it.
+      mlir::OwningOpRef<mlir::ModuleOp> original = ir.clone();
+      if (int rc = runOnCPU(inv, entry, ir, sizes, args, results))
+        return rc;
+      if (inv.command == Invocation::Command::Bench)
+        return kExitSuccess;
+      if (inv.compare) {
+        std::vector<interp::Tensor> expected;
+        if (int rc = runOnInterp(*original, entry, args, expected))
+          return rc;
+        std::vector<std::string> names = getResultNames(entry, results.size());
+        double worst = 0;
+        for (size_t i = 0; i < results.size(); ++i)
+          worst = std::max(
+              worst,
+              printComparison(llvm::outs(),
+                              prefix.empty() ? names[i]
+                                             : (prefix + "." + names[i]).str(),
+                              results[i], expected[i]));
+        llvm::outs().flush();
+        if (inv.tolerance && !(worst <= *inv.tolerance))
+          return inputError("'" + entry->getName() +
+                            "' differs from the interpreter by a relative " +
+                            llvm::formatv("{0:e3}", worst).str() +
+                            ", above --tolerance " +
+                            llvm::formatv("{0:e3}", *inv.tolerance).str());
+      }
+    } else if (int rc = runOnInterp(ir, entry, args, results)) {
+      return rc;
+    }
 
     if (std::error_code ec = llvm::sys::fs::create_directories(inv.outputDir))
       return inputError("cannot create the output directory '" + inv.outputDir +
                         "': " + ec.message());
-    std::vector<std::string> names = getResultNames(entry, results->size());
-    for (size_t i = 0; i < results->size(); ++i) {
+    std::vector<std::string> names = getResultNames(entry, results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
       std::string name =
           prefix.empty() ? names[i] : (prefix + "." + names[i]).str();
       llvm::SmallString<256> path(inv.outputDir);
       llvm::sys::path::append(path, name + ".npy");
-      if (int rc = writeResult(std::string(path), (*results)[i]))
+      if (int rc = writeResult(std::string(path), results[i]))
         return rc;
-      printSummary(llvm::outs(), name, (*results)[i]);
+      printSummary(llvm::outs(), name, results[i]);
     }
     llvm::outs().flush();
     return kExitSuccess;
@@ -674,3 +842,5 @@ int attnc::driver::runRun(const Invocation &inv) {
       return rc;
   return kExitSuccess;
 }
+
+int attnc::driver::runBench(const Invocation &inv) { return runRun(inv); }

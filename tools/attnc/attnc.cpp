@@ -46,6 +46,10 @@ int main(int argc, char **argv) {
     return runEmit(inv);
   case Invocation::Command::Run:
     return runRun(inv);
+  case Invocation::Command::Build:
+    return runBuild(inv);
+  case Invocation::Command::Bench:
+    return runBench(inv);
   }
   return kExitUsageError;
 }

@@ -97,4 +97,77 @@ def AttnDifferentiatePass : Pass<"attn-differentiate"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnLowerAttentionPass : Pass<"attn-lower-attention", "::mlir::func::FuncOp"> {
+  let summary = "Lower attn.attention to tiled online-softmax loops";
+  let description = [{
+    Replaces every `attn.attention` by a loop nest that never materializes
+    the N x M score matrix: a parallel `scf.forall` over (batch, head,
+    query tile) and, inside it, a sequential loop over key tiles that keeps
+    the FlashAttention running max, running sum and rescaled accumulator
+    (softmax), or plain accumulation (sigmoid, none). The score and mask
+    regions are inlined per element. For each (query tile, key tile) pair
+    the mask region is evaluated on intervals: a tile it proves empty is
+    never visited, a tile it proves full skips the mask, and only the
+    others evaluate it per element. Data-dependent masks (a
+    `tensor.extract` in the region) make tiles partial, which is always
+    correct.
+
+    The loops work on memrefs obtained with `bufferization.to_buffer` and
+    the result is returned with `bufferization.to_tensor`, so the rest of
+    the function still bufferizes with one-shot bufferization.
+  }];
+  let options = [
+    Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",
+           "Queries per tile (rows of one task of the parallel loop)">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
+           "Keys per tile (columns of one step of the online softmax)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def AttnLowerScanPass : Pass<"attn-lower-scan", "::mlir::func::FuncOp"> {
+  let summary = "Lower attn.scan to a sequential scf.for over time";
+  let description = [{
+    Replaces every `attn.scan` (innermost first) by an `scf.forall` over
+    its batch indices (they are independent) around an `scf.for` over the
+    time axis. The loop carries the states as tensor iteration arguments,
+    inlines the init and step regions and inserts each step's emit into the
+    row of the stacked output (`tensor.insert_slice`, or `tensor.insert`
+    for a scalar emit); the rows and final states go back with
+    `tensor.parallel_insert_slice`. A scan without batch dimensions is just
+    the `scf.for`. With `chunk = C > 1` the chunk-start states are more
+    iteration arguments, refreshed when `t mod C == 0`. Next states are
+    `linalg.copy`'d into the current ones, so that one-shot-bufferize keeps
+    the loop buffers in place. Emit and state extents must be static (batch
+    and time may be dynamic). Any `attn.grad` must have been expanded by
+    `attn-differentiate` first; the pass fails on one.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"> {
+  let summary = "Lower attn.topk, topp, argmax, gather, pool and conv1d to loops";
+  let description = [{
+    Replaces the selection ops (`attn.topk`, `attn.topp`, `attn.argmax`)
+    and the data-movement ops (`attn.gather`, `attn.pool`, `attn.conv1d`)
+    by `tensor.generate` ops whose bodies are `tensor.extract`s, `arith`
+    scalars and `scf.for` loops, with the same semantics and the same order
+    of floating-point operations as the reference interpreter: ties go to
+    the lower index, NaN ranks below every number, sums run in the
+    interpreter's order. The selections are O(C^2) per row of C entries.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // ATTNC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,57 @@
+//===- ObjectEmitter.h - LLVM dialect module to an object file --*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Translates a module of LLVM dialect ops (the output of
+/// buildLowerToLLVMPipeline) to LLVM IR, optimizes it with the LLVM O3
+/// pipeline (loop and SLP vectorization on) for the host or a named CPU, and
+/// emits a position-independent ELF object file in memory, or the optimized
+/// LLVM IR as text.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_TARGET_CPU_OBJECTEMITTER_H
+#define ATTNC_TARGET_CPU_OBJECTEMITTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+
+namespace mlir {
+namespace attnc {
+namespace cpu {
+
+/// Options of the LLVM back end.
+struct CodegenOptions {
+  /// LLVM CPU name: "native" (or empty) is the host CPU with its detected
+  /// features; otherwise e.g. "haswell", "x86-64-v3", "skylake-avx512".
+  std::string cpu = "native";
+  /// Extra LLVM target features, e.g. "+avx2,-avx512f"; appended to those of
+  /// the host when cpu is "native".
+  std::string features;
+  /// LLVM optimization level, 0 to 3.
+  unsigned optLevel = 3;
+};
+
+/// Translates `llvmDialectModule` to LLVM IR, optimizes it and writes an
+/// object file for the host triple into `object`. On failure returns failure
+/// and sets `error`.
+LogicalResult emitObjectFile(ModuleOp llvmDialectModule,
+                             const CodegenOptions &opts,
+                             SmallVectorImpl<char> &object, std::string &error);
+
+/// As emitObjectFile, but writes the optimized LLVM IR as text into `text`.
+LogicalResult emitLLVMIRText(ModuleOp llvmDialectModule,
+                             const CodegenOptions &opts, std::string &text,
+                             std::string &error);
+
+} // namespace cpu
+} // namespace attnc
+} // namespace mlir
+
+#endif // ATTNC_TARGET_CPU_OBJECTEMITTER_H

@@ -1,0 +1,67 @@
+//===- Pipeline.h - Tensor-level MLIR to the LLVM dialect -------*- C++ -*-===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The CPU lowering below the attn dialect: a module of upstream tensor-level
+/// ops (func, linalg, tensor, scf incl. scf.forall, arith, math,
+/// bufferization) becomes a module of LLVM dialect ops (plus the OpenMP ops
+/// that `--convert-openmp-to-llvm` leaves for the LLVM IR translation).
+///
+/// Calling convention of the result: one-shot bufferization runs with
+/// `bufferize-function-boundaries` and identity layouts, so a
+/// `tensor<?x?xf32>` argument becomes a `memref<?x?xf32>` and the lowered
+/// llvm.func takes its expanded descriptor (ptr allocated, ptr aligned,
+/// i64 offset, i64 size0, i64 size1, i64 stride0, i64 stride1). Functions
+/// marked `{llvm.emit_c_interface}` also get a `_mlir_ciface_<name>` wrapper
+/// taking pointers to descriptor structs.
+///
+/// Fast-math flags are left as the input has them: the pipeline never adds
+/// `reassoc`/`contract` on its own, so float reductions keep their order and
+/// LLVM does not vectorize them (semantics first; opt in per op upstream).
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_TARGET_CPU_PIPELINE_H
+#define ATTNC_TARGET_CPU_PIPELINE_H
+
+namespace mlir {
+class OpPassManager;
+
+namespace attnc {
+namespace cpu {
+
+/// Options of buildLowerToLLVMPipeline.
+struct LowerToLLVMOptions {
+  /// Lower scf.forall to OpenMP (scf.forall -> scf.parallel -> omp.parallel +
+  /// omp.wsloop; the object then calls the LLVM OpenMP runtime, __kmpc_*).
+  /// When false, scf.forall becomes a plain sequential scf.for nest.
+  bool parallel = true;
+};
+
+/// Appends the lowering from tensor-level upstream MLIR to the LLVM dialect
+/// to `pm`, which must run on a builtin.module:
+///   decompose aggregated linalg ops (linalg.softmax), one-shot-bufferize,
+///   buffer-deallocation-pipeline, scf-forall-to-parallel
+///   (or scf-forall-to-for), memref.copy -> linalg.copy,
+///   convert-linalg-to-loops, convert-scf-to-openmp (when parallel),
+///   expand-strided-metadata, lower-affine, finalize-memref-to-llvm,
+///   convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm,
+///   arith-expand, convert-{arith,cf,func,openmp,index}-to-llvm,
+///   reconcile-unrealized-casts.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &opts);
+
+/// Registers `--attnc-cpu-lower-to-llvm[="parallel=0"]` (the pipeline above)
+/// and its two own steps, `--attnc-cpu-decompose-aggregates` and
+/// `--attnc-cpu-copy-to-linalg`, with the global pass registry.
+void registerCPUPasses();
+
+} // namespace cpu
+} // namespace attnc
+} // namespace mlir
+
+#endif // ATTNC_TARGET_CPU_PIPELINE_H

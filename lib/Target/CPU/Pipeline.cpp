@@ -1,0 +1,187 @@
+//===- Pipeline.cpp - Tensor-level MLIR to the LLVM dialect ---------------===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The pass list of `--attnc-cpu-lower-to-llvm`. Order matters in three
+/// places (each found the hard way, see the comments below): linalg must be
+/// lowered to loops before convert-scf-to-openmp, expand-strided-metadata
+/// must come before lower-affine, and finalize-memref-to-llvm before
+/// convert-scf-to-cf.
+///
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Target/CPU/Pipeline.h"
+
+#include "ContiguousExpandShape.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Replaces every op implementing linalg::AggregatedOpInterface (upstream:
+/// linalg.softmax, linalg.winograd_*) by its decomposition into linalg ops,
+/// which convert-linalg-to-loops knows. Upstream offers this only through the
+/// transform dialect (transform.structured.decompose_interface).
+struct DecomposeAggregatesPass
+    : PassWrapper<DecomposeAggregatesPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(DecomposeAggregatesPass)
+
+  StringRef getArgument() const override {
+    return "attnc-cpu-decompose-aggregates";
+  }
+  StringRef getDescription() const override {
+    return "Decompose aggregated linalg ops (linalg.softmax) into linalg ops";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, linalg::LinalgDialect,
+                    math::MathDialect, tensor::TensorDialect>();
+  }
+
+  void runOnOperation() override {
+    SmallVector<linalg::AggregatedOpInterface> ops;
+    getOperation()->walk(
+        [&](linalg::AggregatedOpInterface op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::AggregatedOpInterface op : ops) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<SmallVector<Value>> repl = op.decomposeOperation(rewriter);
+      if (failed(repl)) {
+        op->emitOpError("could not be decomposed for the CPU pipeline");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, *repl);
+    }
+  }
+};
+
+/// Rewrites every memref.copy into linalg.copy, which convert-linalg-to-loops
+/// turns into plain loops. finalize-memref-to-llvm would lower a copy between
+/// non-contiguous memrefs (e.g. into an scf.forall row slice) to a call to
+/// `memrefCopy` from libmlir_c_runner_utils, a run-time dependency the
+/// generated libraries must not have.
+struct CopyToLinalgPass : PassWrapper<CopyToLinalgPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopyToLinalgPass)
+
+  StringRef getArgument() const override { return "attnc-cpu-copy-to-linalg"; }
+  StringRef getDescription() const override {
+    return "Rewrite memref.copy to linalg.copy (no memrefCopy runtime call)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect>();
+  }
+
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation()->walk([&](memref::CopyOp op) { copies.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (memref::CopyOp op : copies) {
+      rewriter.setInsertionPoint(op);
+      linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(),
+                             op.getTarget());
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+/// The textual options of --attnc-cpu-lower-to-llvm.
+struct LowerToLLVMPipelineOptions
+    : PassPipelineOptions<LowerToLLVMPipelineOptions> {
+  Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Lower scf.forall to OpenMP (else to sequential loops)"),
+      llvm::cl::init(true)};
+};
+
+} // namespace
+
+void mlir::attnc::cpu::buildLowerToLLVMPipeline(
+    OpPassManager &pm, const LowerToLLVMOptions &opts) {
+  // Tensor level: linalg.softmax has no loop lowering of its own.
+  pm.addPass(std::make_unique<DecomposeAggregatesPass>());
+
+  // Tensors to buffers. Function arguments and results become memrefs with
+  // identity layouts (the ABI of the generated library).
+  bufferization::OneShotBufferizePassOptions bufferizeOpts;
+  bufferizeOpts.bufferizeFunctionBoundaries = true;
+  bufferizeOpts.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Loops that carry a tensor they rebuild each iteration (MLIRGen's
+  // reductions of tensor-valued bodies) yield a new buffer; the
+  // deallocation pipeline frees the old ones.
+  bufferizeOpts.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOpts));
+  bufferization::buildBufferDeallocationPipeline(
+      pm, bufferization::BufferDeallocationPipelineOptions());
+
+  // scf.forall: OpenMP or sequential loops.
+  if (opts.parallel)
+    pm.addPass(createForallToParallelLoopPass());
+  else
+    pm.addPass(createForallToForLoopPass());
+  // Before convert-scf-to-openmp: it wraps each parallel body in a
+  // memref.alloca_scope, which must keep a single block, so everything
+  // inside must be structured loops (not cf) when it runs.
+  pm.addPass(std::make_unique<CopyToLinalgPass>());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  if (opts.parallel)
+    pm.addPass(createConvertSCFToOpenMPPass());
+
+  // Memrefs. expand-strided-metadata emits affine.apply, hence lower-affine
+  // after it; finalize-memref-to-llvm inlines the alloca scopes, hence
+  // before convert-scf-to-cf.
+  pm.addPass(createContiguousExpandShapePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  // Scalars. math-to-llvm gives LLVM intrinsics (llvm.exp.f32, which the
+  // back end turns into calls to expf); math-to-libm catches the ops without
+  // an intrinsic (tanh, erf, atan2, ...) as direct libm calls.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::attnc::cpu::registerCPUPasses() {
+  PassRegistration<CopyToLinalgPass>();
+  PassRegistration<DecomposeAggregatesPass>();
+  PassPipelineRegistration<LowerToLLVMPipelineOptions>(
+      "attnc-cpu-lower-to-llvm",
+      "Lower tensor-level func/linalg/tensor/scf/arith/math to the LLVM "
+      "dialect (scf.forall to OpenMP unless parallel=0)",
+      [](OpPassManager &pm, const LowerToLLVMPipelineOptions &o) {
+        LowerToLLVMOptions opts;
+        opts.parallel = o.parallel;
+        buildLowerToLLVMPipeline(pm, opts);
+      });
+}

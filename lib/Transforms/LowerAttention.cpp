@@ -1,0 +1,477 @@
+//===- LowerAttention.cpp - attn.attention to online-softmax loops --------===//
+//
+// Part of the attnc project, under the Apache License v2.0.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The `attn-lower-attention` pass: every attn.attention becomes
+///
+///   scf.forall (b, h, qt) in (B, Hq, ceil(N / TQ))      -- one task per tile
+///     acc[TQ, Dv] = 0, m[TQ] = -inf, l[TQ] = 0
+///     scf.for kt in [0, ceil(M / TK))                    -- key tiles
+///       (may, must) = interval evaluation of the mask on the tile
+///       if may:                                          -- empty: skipped
+///         kT = transpose of the key tile                 -- unit stride in j
+///         s[r, :] = q[i0 + r] . kT                       -- the score tile
+///         s = score(s); masked entries = -inf            -- mask only if !must
+///         online softmax: m' = max(m, max s), p = exp(s - m'),
+///                         l = l exp(m - m') + sum p, acc = acc exp(m - m')
+///         acc += p . v[tile]
+///     out[b, h, i0 + r] = acc[r] / l[r]
+///
+/// The loops are written on memrefs (bufferization.to_buffer of the operands,
+/// bufferization.to_tensor of the result), with the innermost loops running
+/// along contiguous data (keys of the transposed tile, value columns) so
+/// that LLVM's loop vectorizer turns them into FMA vectors. Reductions carry
+/// `reassoc` so that they vectorize too, and the exponentials are replaced by
+/// MLIR's polynomial approximation, which vectorizes where a libm call would
+/// not. The result therefore differs from the float64 interpreter by the
+/// usual float32 rounding (tolerances in docs/Testing.md).
+///
+//===----------------------------------------------------------------------===//
+
+#include "MaskIntervals.h"
+
+#include "attnc/Transforms/Passes.h"
+#include "dialects/Attn/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <limits>
+
+namespace mlir::attnc {
+#define GEN_PASS_DEF_ATTNLOWERATTENTIONPASS
+#include "attnc/Transforms/Passes.h.inc"
+} // namespace mlir::attnc
+
+using namespace mlir;
+using namespace mlir::attnc;
+
+namespace {
+
+/// Builds the loops of one attn.attention. Members hold what every part of
+/// the nest reads: the buffers, the sizes and the tile sizes.
+class AttentionLowering {
+public:
+  AttentionLowering(attn::AttentionOp op, int64_t tileQ, int64_t tileK)
+      : op(op), loc(op.getLoc()), b(op), tq(tileQ), tk(tileK) {}
+
+  /// Replaces the op. Fails (with an error) on what is not supported yet.
+  LogicalResult run(SmallVectorImpl<Operation *> &exps);
+
+private:
+  Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cF(double v) {
+    return arith::ConstantOp::create(b, loc, elemType,
+                                     b.getFloatAttr(elemType, v));
+  }
+  Value dimOf(Value memref, int64_t i) {
+    auto type = cast<MemRefType>(memref.getType());
+    if (!type.isDynamicDim(i))
+      return cIdx(type.getDimSize(i));
+    return memref::DimOp::create(b, loc, memref, i);
+  }
+  /// A memref of `shape` (kDynamic entries taken from `dynSizes`) allocated
+  /// on the stack of the current task.
+  Value stackBuffer(ArrayRef<int64_t> shape, ValueRange dynSizes) {
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, elemType),
+                                    dynSizes);
+  }
+  Value load(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(b, loc, memref, indices);
+  }
+  void store(Value value, Value memref, ValueRange indices) {
+    memref::StoreOp::create(b, loc, value, memref, indices);
+  }
+  /// `for (iv = 0; iv < ub; ++iv) body(iv)`.
+  void loop(Value ub, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, cIdx(0), ub, cIdx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+    body(forOp.getInductionVar());
+  }
+  /// A loop carrying one float; returns its final value.
+  Value reduce(Value ub, Value init, function_ref<Value(Value, Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, cIdx(0), ub, cIdx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forOp.getBody());
+      Value next = body(forOp.getInductionVar(), forOp.getRegionIterArg(0));
+      scf::YieldOp::create(b, loc, next);
+    }
+    return forOp.getResult(0);
+  }
+  Value fastAdd(Value x, Value y) {
+    return arith::AddFOp::create(b, loc, x, y, fastFlags);
+  }
+  Value fastMul(Value x, Value y) {
+    return arith::MulFOp::create(b, loc, x, y, fastFlags);
+  }
+  Value exp(Value x) {
+    Value e = math::ExpOp::create(b, loc, x);
+    exps->push_back(e.getDefiningOp());
+    return e;
+  }
+
+  /// Clones the single-block region `region` with its arguments bound to
+  /// `args` and returns the yielded value.
+  Value inlineRegion(Region &region, ValueRange args) {
+    IRMapping mapping;
+    Block &block = region.front();
+    mapping.map(block.getArguments(), args);
+    for (Operation &inner : block.without_terminator())
+      b.clone(inner, mapping);
+    auto yield = cast<attn::YieldOp>(block.getTerminator());
+    return mapping.lookupOrDefault(yield.getValues().front());
+  }
+
+  /// Whether key `j` is visible to query `i`, per element.
+  Value visibleAt(Value bi, Value hi, Value i, Value j, bool applyMask) {
+    Value visible;
+    if (applyMask && !op.getMask().empty())
+      visible = inlineRegion(op.getMask(), {bi, hi, i, j});
+    if (blockMask) {
+      ArrayRef<int64_t> sizes = *op.getBlockSizes();
+      Value bi0 = arith::DivUIOp::create(b, loc, i, cIdx(sizes[0]));
+      Value bj0 = arith::DivUIOp::create(b, loc, j, cIdx(sizes[1]));
+      Value inBlock = load(blockMask, {bi, hi, bi0, bj0});
+      visible =
+          visible ? arith::AndIOp::create(b, loc, visible, inBlock).getResult()
+                  : inBlock;
+    }
+    return visible;
+  }
+
+  void emitTask(Value bi, Value hi, Value qt);
+  void emitKeyTile(Value bi, Value hi, Value hk, Value i0, Value rows, Value j0,
+                   Value cols, bool applyMask);
+
+  attn::AttentionOp op;
+  Location loc;
+  OpBuilder b;
+  int64_t tq, tk;
+  FloatType elemType;
+  arith::FastMathFlags fastFlags =
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+  SmallVectorImpl<Operation *> *exps = nullptr;
+
+  Value query, key, value, blockMask, bias, out, lse;
+  Value numQ, numK, dqk, dv, group;
+  // Per task: the accumulator, running max and sum, score tile, key tile.
+  Value acc, rowMax, rowSum, scores, keyT;
+};
+
+} // namespace
+
+void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
+                                    Value rows, Value j0, Value cols,
+                                    bool applyMask) {
+  attn::Normalizer normalizer = op.getNormalizer();
+  // The transposed key tile, so that the score loop runs along keys.
+  loop(cols, [&](Value c) {
+    Value j = arith::AddIOp::create(b, loc, j0, c);
+    loop(dqk, [&](Value d) { store(load(key, {bi, hk, j, d}), keyT, {d, c}); });
+  });
+  Value negInf = cF(-std::numeric_limits<double>::infinity());
+  Value zero = cF(0.0);
+  loop(rows, [&](Value r) {
+    Value i = arith::AddIOp::create(b, loc, i0, r);
+    // s[r, :] = q[b, h, i, :] . kT
+    loop(cols, [&](Value c) { store(zero, scores, {r, c}); });
+    loop(dqk, [&](Value d) {
+      Value qv = load(query, {bi, hi, i, d});
+      loop(cols, [&](Value c) {
+        Value prod = fastMul(qv, load(keyT, {d, c}));
+        store(fastAdd(load(scores, {r, c}), prod), scores, {r, c});
+      });
+    });
+    // The score region and the mask, then the weights in place of s.
+    auto scoreAt = [&](Value c, Value &visible) {
+      Value j = arith::AddIOp::create(b, loc, j0, c);
+      Value s = load(scores, {r, c});
+      if (!op.getScore().empty())
+        s = inlineRegion(op.getScore(), {s, bi, hi, i, j});
+      visible = visibleAt(bi, hi, i, j, applyMask);
+      return s;
+    };
+    if (normalizer == attn::Normalizer::Softmax) {
+      Value oldMax = load(rowMax, {r});
+      Value newMax = reduce(cols, oldMax, [&](Value c, Value running) {
+        Value visible;
+        Value s = scoreAt(c, visible);
+        if (visible)
+          s = arith::SelectOp::create(b, loc, visible, s, negInf);
+        store(s, scores, {r, c});
+        return arith::MaxNumFOp::create(b, loc, running, s).getResult();
+      });
+      // A row with no visible key yet keeps m = -inf: subtract 0 instead,
+      // so that exp(-inf - 0) = 0 rather than exp(-inf + inf) = NaN.
+      Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                            newMax, negInf);
+      Value safeMax = arith::SelectOp::create(b, loc, isEmpty, zero, newMax);
+      Value alpha = exp(arith::SubFOp::create(b, loc, oldMax, safeMax));
+      Value sum = reduce(cols, zero, [&](Value c, Value running) {
+        Value p =
+            exp(arith::SubFOp::create(b, loc, load(scores, {r, c}), safeMax));
+        store(p, scores, {r, c});
+        return fastAdd(running, p);
+      });
+      store(arith::AddFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, load(rowSum, {r}), alpha),
+                sum),
+            rowSum, {r});
+      store(newMax, rowMax, {r});
+      loop(dv, [&](Value e) {
+        store(fastMul(load(acc, {r, e}), alpha), acc, {r, e});
+      });
+    } else {
+      Value sum = reduce(cols, zero, [&](Value c, Value running) {
+        Value visible;
+        Value w = scoreAt(c, visible);
+        if (normalizer == attn::Normalizer::Sigmoid) {
+          if (bias)
+            w = arith::AddFOp::create(b, loc, w, bias);
+          Value e = exp(arith::NegFOp::create(b, loc, w));
+          w = arith::DivFOp::create(b, loc, cF(1.0),
+                                    arith::AddFOp::create(b, loc, cF(1.0), e));
+        }
+        if (visible)
+          w = arith::SelectOp::create(b, loc, visible, w, zero);
+        store(w, scores, {r, c});
+        return fastAdd(running, w);
+      });
+      if (normalizer == attn::Normalizer::Sum)
+        store(arith::AddFOp::create(b, loc, load(rowSum, {r}), sum), rowSum,
+              {r});
+    }
+    // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :]
+    loop(cols, [&](Value c) {
+      Value p = load(scores, {r, c});
+      Value j = arith::AddIOp::create(b, loc, j0, c);
+      loop(dv, [&](Value e) {
+        Value prod = fastMul(p, load(value, {bi, hk, j, e}));
+        store(fastAdd(load(acc, {r, e}), prod), acc, {r, e});
+      });
+    });
+  });
+}
+
+void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
+  auto scope = memref::AllocaScopeOp::create(b, loc, TypeRange{});
+  Block *body = b.createBlock(&scope.getBodyRegion());
+  b.setInsertionPointToStart(body);
+
+  Value i0 = arith::MulIOp::create(b, loc, qt, cIdx(tq));
+  Value rows = arith::MinSIOp::create(b, loc, cIdx(tq),
+                                      arith::SubIOp::create(b, loc, numQ, i0));
+  Value hk = arith::DivUIOp::create(b, loc, hi, group);
+
+  auto dynIfNeeded = [](Value size, SmallVectorImpl<Value> &dyn) -> int64_t {
+    if (std::optional<int64_t> c = getConstantIntValue(size))
+      return *c;
+    dyn.push_back(size);
+    return ShapedType::kDynamic;
+  };
+  SmallVector<Value> accDyn, keyDyn;
+  int64_t dvStatic = dynIfNeeded(dv, accDyn);
+  int64_t dStatic = dynIfNeeded(dqk, keyDyn);
+  acc = stackBuffer({tq, dvStatic}, accDyn);
+  rowMax = stackBuffer({tq}, {});
+  rowSum = stackBuffer({tq}, {});
+  scores = stackBuffer({tq, tk}, {});
+  keyT = stackBuffer({dStatic, tk}, keyDyn);
+
+  Value zero = cF(0.0);
+  loop(rows, [&](Value r) {
+    store(cF(-std::numeric_limits<double>::infinity()), rowMax, {r});
+    store(zero, rowSum, {r});
+    loop(dv, [&](Value e) { store(zero, acc, {r, e}); });
+  });
+
+  Value iHi = arith::SubIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, i0, rows), cIdx(1));
+  Value numKeyTiles = arith::CeilDivUIOp::create(b, loc, numK, cIdx(tk));
+  loop(numKeyTiles, [&](Value kt) {
+    Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
+    Value cols = arith::MinSIOp::create(
+        b, loc, cIdx(tk), arith::SubIOp::create(b, loc, numK, j0));
+    Value jHi = arith::SubIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, j0, cols), cIdx(1));
+    TileVisibility visibility =
+        emitTileVisibility(b, loc, op.getMask(), bi, hi, i0, iHi, j0, jHi);
+    // Empty tiles are never visited; full ones skip the mask.
+    auto ifMay = scf::IfOp::create(b, loc, visibility.mayBeVisible);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifMay.thenBlock()->getTerminator());
+    if (op.getMask().empty()) {
+      emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/false);
+      return;
+    }
+    auto ifFull = scf::IfOp::create(b, loc, visibility.mustBeVisible,
+                                    /*withElseRegion=*/true);
+    b.setInsertionPoint(ifFull.thenBlock()->getTerminator());
+    emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/false);
+    b.setInsertionPoint(ifFull.elseBlock()->getTerminator());
+    emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/true);
+  });
+
+  // out[b, h, i0 + r, :] = acc[r, :] normalized; lse = m + log l.
+  attn::Normalizer normalizer = op.getNormalizer();
+  loop(rows, [&](Value r) {
+    Value i = arith::AddIOp::create(b, loc, i0, r);
+    Value scale;
+    Value sum = load(rowSum, {r});
+    if (normalizer == attn::Normalizer::Softmax) {
+      // No visible key: the row is 0 (and its lse -inf).
+      Value positive =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, sum, zero);
+      Value inv = arith::DivFOp::create(b, loc, cF(1.0), sum);
+      scale = arith::SelectOp::create(b, loc, positive, inv, zero);
+      if (lse) {
+        Value logSum = math::LogOp::create(b, loc, sum);
+        Value value = arith::AddFOp::create(b, loc, load(rowMax, {r}), logSum);
+        value = arith::SelectOp::create(
+            b, loc, positive, value,
+            cF(-std::numeric_limits<double>::infinity()));
+        if (value.getType() != cast<MemRefType>(lse.getType()).getElementType())
+          value = arith::TruncFOp::create(
+              b, loc, cast<MemRefType>(lse.getType()).getElementType(), value);
+        store(value, lse, {bi, hi, i});
+      }
+    } else if (normalizer == attn::Normalizer::Sum) {
+      scale = arith::DivFOp::create(b, loc, cF(1.0), sum);
+    }
+    loop(dv, [&](Value e) {
+      Value o = load(acc, {r, e});
+      if (scale)
+        o = arith::MulFOp::create(b, loc, o, scale);
+      store(o, out, {bi, hi, i, e});
+    });
+  });
+  memref::AllocaScopeReturnOp::create(b, loc, ValueRange{});
+}
+
+LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
+  exps = &expOps;
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto outType = cast<RankedTensorType>(op.getOutput().getType());
+  elemType = dyn_cast<FloatType>(qType.getElementType());
+  for (Value v : {op.getKey(), op.getValue(), op.getOutput()})
+    if (cast<RankedTensorType>(v.getType()).getElementType() != elemType)
+      return op.emitError("not supported yet: lowering attn.attention with "
+                          "mixed element types");
+  if (!elemType || !(elemType.isF32() || elemType.isF64()))
+    return op.emitError("not supported yet: lowering attn.attention on ")
+           << qType.getElementType() << " (only f32 and f64)";
+
+  // Read-only views of the operands, in any layout.
+  auto bufferOf = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto layout = StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    auto memrefType =
+        MemRefType::get(type.getShape(), type.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                             /*read_only=*/true);
+  };
+  query = bufferOf(op.getQuery());
+  key = bufferOf(op.getKey());
+  value = bufferOf(op.getValue());
+  if (op.getBlockMask())
+    blockMask = bufferOf(op.getBlockMask());
+  bias = op.getBias();
+  if (bias && bias.getType() != elemType)
+    bias = bias.getType().getIntOrFloatBitWidth() < elemType.getWidth()
+               ? arith::ExtFOp::create(b, loc, elemType, bias).getResult()
+               : arith::TruncFOp::create(b, loc, elemType, bias).getResult();
+
+  Value batch = dimOf(query, 0), heads = dimOf(query, 1);
+  numQ = dimOf(query, 2);
+  dqk = dimOf(query, 3);
+  numK = dimOf(key, 2);
+  dv = dimOf(value, 3);
+  group = arith::DivUIOp::create(b, loc, heads, dimOf(key, 1));
+
+  SmallVector<Value> outDyn;
+  for (int64_t i = 0; i < 4; ++i)
+    if (outType.isDynamicDim(i))
+      outDyn.push_back(i == 3 ? dv : dimOf(query, i));
+  out = memref::AllocOp::create(
+      b, loc, MemRefType::get(outType.getShape(), elemType), outDyn);
+  if (op.getWithLse()) {
+    auto lseType = cast<RankedTensorType>(op.getLse().getType());
+    SmallVector<Value> lseDyn;
+    for (int64_t i = 0; i < 3; ++i)
+      if (lseType.isDynamicDim(i))
+        lseDyn.push_back(dimOf(query, i));
+    lse = memref::AllocOp::create(
+        b, loc, MemRefType::get(lseType.getShape(), lseType.getElementType()),
+        lseDyn);
+  }
+
+  Value numQueryTiles = arith::CeilDivUIOp::create(b, loc, numQ, cIdx(tq));
+  SmallVector<OpFoldResult> ubs = {batch, heads, numQueryTiles};
+  auto forall = scf::ForallOp::create(b, loc, ubs, ValueRange{}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forall.getBody()->getTerminator());
+    ValueRange ivs = forall.getInductionVars();
+    emitTask(ivs[0], ivs[1], ivs[2]);
+  }
+
+  SmallVector<Value> results = {bufferization::ToTensorOp::create(
+      b, loc, outType, out, /*restrict=*/true, /*writable=*/true)};
+  if (lse)
+    results.push_back(bufferization::ToTensorOp::create(
+        b, loc, op.getLse().getType(), lse, /*restrict=*/true,
+        /*writable=*/true));
+  op->replaceAllUsesWith(results);
+  op->erase();
+  return success();
+}
+
+namespace {
+struct AttnLowerAttentionPass
+    : mlir::attnc::impl::AttnLowerAttentionPassBase<AttnLowerAttentionPass> {
+  using AttnLowerAttentionPassBase::AttnLowerAttentionPassBase;
+
+  void runOnOperation() override {
+    if (tileQ <= 0 || tileK <= 0) {
+      getOperation().emitError("attn-lower-attention: tile sizes must be "
+                               "positive");
+      return signalPassFailure();
+    }
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    SmallVector<Operation *> exps;
+    for (attn::AttentionOp op : ops)
+      if (failed(AttentionLowering(op, tileQ, tileK).run(exps)))
+        return signalPassFailure();
+
+    // Polynomial exponentials in the f32 kernels, which vectorize.
+    SmallVector<Operation *> f32Exps;
+    for (Operation *e : exps)
+      if (e->getResult(0).getType().isF32())
+        f32Exps.push_back(e);
+    if (f32Exps.empty())
+      return;
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef name) { return name == "exp"; });
+    if (failed(applyOpPatternsGreedily(f32Exps, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
