@@ -44,6 +44,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -97,6 +99,13 @@ private:
   /// `for (iv = 0; iv < ub; ++iv) body(iv)`.
   void loop(Value ub, function_ref<void(Value)> body) {
     auto forOp = scf::ForOp::create(b, loc, cIdx(0), ub, cIdx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+    body(forOp.getInductionVar());
+  }
+  /// `for (iv = lb; iv < ub; ++iv) body(iv)`.
+  void loopFrom(Value lb, Value ub, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, lb, ub, cIdx(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(forOp.getBody()->getTerminator());
     body(forOp.getInductionVar());
@@ -162,6 +171,8 @@ private:
   OpBuilder b;
   int64_t tq, tk;
   FloatType elemType;
+  /// Elements per vector register of 512 bits (LLVM splits them on AVX2).
+  int64_t vectorWidth = 16;
   arith::FastMathFlags fastFlags =
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   SmallVectorImpl<Operation *> *exps = nullptr;
@@ -178,24 +189,45 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
                                     Value rows, Value j0, Value cols,
                                     bool applyMask) {
   attn::Normalizer normalizer = op.getNormalizer();
-  // The transposed key tile, so that the score loop runs along keys.
+  // The transposed key tile, so that the score loop runs along keys; the
+  // columns past the last key are zero, so that whole vectors can be used.
   loop(cols, [&](Value c) {
     Value j = arith::AddIOp::create(b, loc, j0, c);
     loop(dqk, [&](Value d) { store(load(key, {bi, hk, j, d}), keyT, {d, c}); });
   });
   Value negInf = cF(-std::numeric_limits<double>::infinity());
   Value zero = cF(0.0);
+  loopFrom(cols, cIdx(tk), [&](Value c) {
+    loop(dqk, [&](Value d) { store(zero, keyT, {d, c}); });
+  });
+  auto vecType = VectorType::get({vectorWidth}, elemType);
+  Value zeroVec = arith::ConstantOp::create(
+      b, loc, vecType,
+      DenseElementsAttr::get(vecType, b.getFloatAttr(elemType, 0.0)));
+  int64_t numVecs = tk / vectorWidth;
   loop(rows, [&](Value r) {
     Value i = arith::AddIOp::create(b, loc, i0, r);
-    // s[r, :] = q[b, h, i, :] . kT
-    loop(cols, [&](Value c) { store(zero, scores, {r, c}); });
-    loop(dqk, [&](Value d) {
-      Value qv = load(query, {bi, hi, i, d});
-      loop(cols, [&](Value c) {
-        Value prod = fastMul(qv, load(keyT, {d, c}));
-        store(fastAdd(load(scores, {r, c}), prod), scores, {r, c});
-      });
-    });
+    // s[r, :] = q[b, h, i, :] . kT, numVecs vector accumulators over d.
+    SmallVector<Value> inits(numVecs, zeroVec);
+    auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqk, cIdx(1), inits);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(dLoop.getBody());
+      Value d = dLoop.getInductionVar();
+      Value qv = vector::BroadcastOp::create(b, loc, vecType,
+                                             load(query, {bi, hi, i, d}));
+      SmallVector<Value> next;
+      for (int64_t v = 0; v < numVecs; ++v) {
+        Value kv = vector::LoadOp::create(b, loc, vecType, keyT,
+                                          ValueRange{d, cIdx(v * vectorWidth)});
+        next.push_back(
+            vector::FMAOp::create(b, loc, qv, kv, dLoop.getRegionIterArg(v)));
+      }
+      scf::YieldOp::create(b, loc, next);
+    }
+    for (int64_t v = 0; v < numVecs; ++v)
+      vector::StoreOp::create(b, loc, dLoop.getResult(v), scores,
+                              ValueRange{r, cIdx(v * vectorWidth)});
     // The score region and the mask, then the weights in place of s.
     auto scoreAt = [&](Value c, Value &visible) {
       Value j = arith::AddIOp::create(b, loc, j0, c);
@@ -255,15 +287,45 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
         store(arith::AddFOp::create(b, loc, load(rowSum, {r}), sum), rowSum,
               {r});
     }
+    // Weights past the last key are 0 (the vector loop below reads them).
+    loopFrom(cols, cIdx(tk), [&](Value c) { store(zero, scores, {r, c}); });
     // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :]
-    loop(cols, [&](Value c) {
-      Value p = load(scores, {r, c});
-      Value j = arith::AddIOp::create(b, loc, j0, c);
-      loop(dv, [&](Value e) {
-        Value prod = fastMul(p, load(value, {bi, hk, j, e}));
-        store(fastAdd(load(acc, {r, e}), prod), acc, {r, e});
+    std::optional<int64_t> dvStatic = getConstantIntValue(dv);
+    if (dvStatic && *dvStatic % vectorWidth == 0) {
+      // Vectors of the accumulator row stay in registers over the keys.
+      for (int64_t e0 = 0; e0 < *dvStatic; e0 += vectorWidth) {
+        Value e = cIdx(e0);
+        Value init =
+            vector::LoadOp::create(b, loc, vecType, acc, ValueRange{r, e});
+        auto cLoop = scf::ForOp::create(b, loc, cIdx(0), cols, cIdx(1),
+                                        ValueRange{init});
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(cLoop.getBody());
+          Value c = cLoop.getInductionVar();
+          Value j = arith::AddIOp::create(b, loc, j0, c);
+          Value p = vector::BroadcastOp::create(b, loc, vecType,
+                                                load(scores, {r, c}));
+          Value vv = vector::LoadOp::create(b, loc, vecType, value,
+                                            ValueRange{bi, hk, j, e});
+          scf::YieldOp::create(
+              b, loc,
+              vector::FMAOp::create(b, loc, p, vv, cLoop.getRegionIterArg(0))
+                  .getResult());
+        }
+        vector::StoreOp::create(b, loc, cLoop.getResult(0), acc,
+                                ValueRange{r, e});
+      }
+    } else {
+      loop(cols, [&](Value c) {
+        Value p = load(scores, {r, c});
+        Value j = arith::AddIOp::create(b, loc, j0, c);
+        loop(dv, [&](Value e) {
+          Value prod = fastMul(p, load(value, {bi, hk, j, e}));
+          store(fastAdd(load(acc, {r, e}), prod), acc, {r, e});
+        });
       });
-    });
+    }
   });
 }
 
@@ -374,13 +436,20 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
   if (!elemType || !(elemType.isF32() || elemType.isF64()))
     return op.emitError("not supported yet: lowering attn.attention on ")
            << qType.getElementType() << " (only f32 and f64)";
+  vectorWidth = 512 / elemType.getWidth();
+  if (tk % vectorWidth != 0)
+    return op.emitError("attn-lower-attention: tile-k (")
+           << tk << ") must be a multiple of " << vectorWidth
+           << ", the elements of a 512-bit vector";
 
   // Read-only views of the operands, in any layout.
   auto bufferOf = [&](Value tensor) -> Value {
     auto type = cast<RankedTensorType>(tensor.getType());
-    auto layout = StridedLayoutAttr::get(
-        b.getContext(), ShapedType::kDynamic,
-        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    // Unit innermost stride, so that rows are read with vector loads.
+    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+    strides.back() = 1;
+    auto layout =
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
     auto memrefType =
         MemRefType::get(type.getShape(), type.getElementType(), layout);
     return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,

@@ -127,7 +127,8 @@ def AttnLowerAttentionPass : Pass<"attn-lower-attention", "::mlir::func::FuncOp"
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def AttnLowerScanPass : Pass<"attn-lower-scan", "::mlir::func::FuncOp"> {

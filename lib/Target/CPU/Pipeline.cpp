@@ -152,6 +152,8 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   // Memrefs. expand-strided-metadata emits affine.apply, hence lower-affine
   // after it; finalize-memref-to-llvm inlines the alloca scopes, hence
   // before convert-scf-to-cf.
+  // The attention kernels' vector loads, FMAs and broadcasts.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createContiguousExpandShapePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
