@@ -186,13 +186,7 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
                                  const std::string &soPath) {
   // attn ops to upstream loops; Titans' grad first.
   mlir::PassManager lower(ir.getContext());
-  lower.addPass(mlir::attnc::createAttnDifferentiatePass());
-  lower.addNestedPass<mlir::func::FuncOp>(
-      mlir::attnc::createAttnLowerScanPass());
-  lower.addNestedPass<mlir::func::FuncOp>(
-      mlir::attnc::createAttnLowerSelectionPass());
-  lower.addNestedPass<mlir::func::FuncOp>(
-      mlir::attnc::createAttnLowerAttentionPass());
+  cpu::buildLowerAttnPipeline(lower);
   if (mlir::failed(lower.run(ir)))
     return kExitInputError;
 

@@ -17,6 +17,7 @@
 #include "attnc/Target/CPU/Pipeline.h"
 
 #include "ContiguousExpandShape.h"
+#include "attnc/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -174,7 +175,17 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
+  // Titans' grad first: the lowerings expect no attn.grad.
+  pm.addPass(createAttnDifferentiatePass());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createAttnLowerScanPass());
+  func.addPass(createAttnLowerSelectionPass());
+  func.addPass(createAttnLowerAttentionPass());
+}
+
 void mlir::attnc::cpu::registerCPUPasses() {
+  registerPass([] { return createContiguousExpandShapePass(); });
   PassRegistration<CopyToLinalgPass>();
   PassRegistration<DecomposeAggregatesPass>();
   PassPipelineRegistration<LowerToLLVMPipelineOptions>(
@@ -184,6 +195,17 @@ void mlir::attnc::cpu::registerCPUPasses() {
       [](OpPassManager &pm, const LowerToLLVMPipelineOptions &o) {
         LowerToLLVMOptions opts;
         opts.parallel = o.parallel;
+        buildLowerToLLVMPipeline(pm, opts);
+      });
+  PassPipelineRegistration<LowerToLLVMPipelineOptions>(
+      "attnc-cpu-pipeline",
+      "The whole CPU lowering: attn-differentiate, attn-lower-scan, "
+      "attn-lower-selection, attn-lower-attention, then "
+      "attnc-cpu-lower-to-llvm",
+      [](OpPassManager &pm, const LowerToLLVMPipelineOptions &o) {
+        LowerToLLVMOptions opts;
+        opts.parallel = o.parallel;
+        buildLowerAttnPipeline(pm);
         buildLowerToLLVMPipeline(pm, opts);
       });
 }

@@ -55,9 +55,17 @@ struct LowerToLLVMOptions {
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &opts);
 
-/// Registers `--attnc-cpu-lower-to-llvm[="parallel=0"]` (the pipeline above)
-/// and its two own steps, `--attnc-cpu-decompose-aggregates` and
-/// `--attnc-cpu-copy-to-linalg`, with the global pass registry.
+/// Appends the attn lowerings to `pm` (on a builtin.module):
+/// attn-differentiate, then per function attn-lower-scan,
+/// attn-lower-selection and attn-lower-attention. What remains is upstream
+/// tensor-level IR for buildLowerToLLVMPipeline.
+void buildLowerAttnPipeline(OpPassManager &pm);
+
+/// Registers, with the global pass registry, `--attnc-cpu-pipeline`
+/// (buildLowerAttnPipeline, then buildLowerToLLVMPipeline),
+/// `--attnc-cpu-lower-to-llvm[="parallel=0"]` (the latter alone) and its own
+/// steps `--attnc-cpu-decompose-aggregates`, `--attnc-cpu-copy-to-linalg`
+/// and `--attnc-cpu-contiguous-expand-shape`.
 void registerCPUPasses();
 
 } // namespace cpu
