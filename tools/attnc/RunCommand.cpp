@@ -575,7 +575,7 @@ static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
           llvm::sys::fs::createUniqueDirectory("attnc-run", dir))
     return inputError("cannot create a temporary directory: " + ec.message());
   std::string soPath = (dir + "/lib" + sig.name + ".so").str();
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(soPath);
     llvm::sys::fs::remove(dir);
   });

@@ -1152,7 +1152,7 @@ mlir::Value FnGen::genUserCall(const CallExpr &call, const FnDecl &callee,
     inlining.push_back(&callee);
     ScanContext *savedScan = currentScan;
     currentScan = nullptr;
-    auto restore = llvm::make_scope_exit([&] {
+    llvm::scope_exit restore([&] {
       frames.pop_back();
       inlining.pop_back();
       currentScan = savedScan;

@@ -289,8 +289,7 @@ bool FnGen::genScan(const std::string &name,
 
   // Names declared in the scan are local to it.
   llvm::StringMap<Binding> savedNames = frame().names;
-  auto restoreNames =
-      llvm::make_scope_exit([&] { frame().names = std::move(savedNames); });
+  llvm::scope_exit restoreNames([&] { frame().names = std::move(savedNames); });
 
   // init: (batch indices...) -> the initial states.
   {
@@ -368,7 +367,7 @@ bool FnGen::genScan(const std::string &name,
 
   ScanContext *savedScan = currentScan;
   currentScan = &ctx;
-  auto restoreScan = llvm::make_scope_exit([&] { currentScan = savedScan; });
+  llvm::scope_exit restoreScan([&] { currentScan = savedScan; });
   gradCache.clear();
   mlir::OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(block);
@@ -476,8 +475,7 @@ mlir::Value FnGen::genGrad(const CallExpr &call, const Env &env) {
   {
     // The loss, recomputed with the states at their chunk-start values.
     llvm::StringMap<Binding> saved = frame().names;
-    auto restore =
-        llvm::make_scope_exit([&] { frame().names = std::move(saved); });
+    llvm::scope_exit restore([&] { frame().names = std::move(saved); });
     for (const std::string &state : ctx.states)
       frame().names[state] = ctx.chunkStart[state];
     for (auto [name, count] : wrtNames) {
