@@ -163,6 +163,16 @@ private:
   }
 
   void emitTask(Value bi, Value hi, Value qt);
+  /// Calls `body(r0, count)` for blocks of kRowBlock rows of [0, rows), then
+  /// for each row left over with count 1.
+  void forRowBlocks(Value rows, function_ref<void(Value, int64_t)> body);
+  /// s[r0 .. r0 + count) = q rows . kT, with count x numVecs accumulators.
+  void emitScoreRows(Value bi, Value hi, Value i0, Value r0, int64_t count,
+                     int64_t numVecs, VectorType vecType, Value zeroVec);
+  /// acc[r0 .. r0 + count) += p rows . v[tile], with count accumulators per
+  /// vector of a value row.
+  void emitValueRows(Value bi, Value hk, Value j0, Value cols, Value r0,
+                     int64_t count, VectorType vecType);
   void emitKeyTile(Value bi, Value hi, Value hk, Value i0, Value rows, Value j0,
                    Value cols, bool applyMask);
 
@@ -173,6 +183,9 @@ private:
   FloatType elemType;
   /// Elements per vector register of 512 bits (LLVM splits them on AVX2).
   int64_t vectorWidth = 16;
+  /// Query rows per register block: 4 rows x 4 vectors of the 64-key tile
+  /// are 16 accumulators, half of AVX-512's registers.
+  static constexpr int64_t kRowBlock = 4;
   arith::FastMathFlags fastFlags =
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   SmallVectorImpl<Operation *> *exps = nullptr;
@@ -184,6 +197,88 @@ private:
 };
 
 } // namespace
+
+void AttentionLowering::forRowBlocks(Value rows,
+                                     function_ref<void(Value, int64_t)> body) {
+  Value blocks = arith::DivUIOp::create(b, loc, rows, cIdx(kRowBlock));
+  loop(blocks, [&](Value blk) {
+    body(arith::MulIOp::create(b, loc, blk, cIdx(kRowBlock)), kRowBlock);
+  });
+  Value done = arith::MulIOp::create(b, loc, blocks, cIdx(kRowBlock));
+  loopFrom(done, rows, [&](Value r) { body(r, 1); });
+}
+
+void AttentionLowering::emitScoreRows(Value bi, Value hi, Value i0, Value r0,
+                                      int64_t count, int64_t numVecs,
+                                      VectorType vecType, Value zeroVec) {
+  SmallVector<Value> inits(count * numVecs, zeroVec);
+  auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqk, cIdx(1), inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(dLoop.getBody());
+    Value d = dLoop.getInductionVar();
+    SmallVector<Value> kv;
+    for (int64_t v = 0; v < numVecs; ++v)
+      kv.push_back(vector::LoadOp::create(
+          b, loc, vecType, keyT, ValueRange{d, cIdx(v * vectorWidth)}));
+    SmallVector<Value> next;
+    for (int64_t k = 0; k < count; ++k) {
+      Value i = arith::AddIOp::create(
+          b, loc, i0, arith::AddIOp::create(b, loc, r0, cIdx(k)));
+      Value qv = vector::BroadcastOp::create(b, loc, vecType,
+                                             load(query, {bi, hi, i, d}));
+      for (int64_t v = 0; v < numVecs; ++v)
+        next.push_back(vector::FMAOp::create(
+            b, loc, qv, kv[v], dLoop.getRegionIterArg(k * numVecs + v)));
+    }
+    scf::YieldOp::create(b, loc, next);
+  }
+  for (int64_t k = 0; k < count; ++k) {
+    Value r = arith::AddIOp::create(b, loc, r0, cIdx(k));
+    for (int64_t v = 0; v < numVecs; ++v)
+      vector::StoreOp::create(b, loc, dLoop.getResult(k * numVecs + v), scores,
+                              ValueRange{r, cIdx(v * vectorWidth)});
+  }
+}
+
+void AttentionLowering::emitValueRows(Value bi, Value hk, Value j0, Value cols,
+                                      Value r0, int64_t count,
+                                      VectorType vecType) {
+  int64_t numVecs = *getConstantIntValue(dv) / vectorWidth;
+  SmallVector<Value> rowsOf;
+  for (int64_t k = 0; k < count; ++k)
+    rowsOf.push_back(arith::AddIOp::create(b, loc, r0, cIdx(k)));
+  SmallVector<Value> inits;
+  for (int64_t k = 0; k < count; ++k)
+    for (int64_t v = 0; v < numVecs; ++v)
+      inits.push_back(vector::LoadOp::create(
+          b, loc, vecType, acc, ValueRange{rowsOf[k], cIdx(v * vectorWidth)}));
+  auto cLoop = scf::ForOp::create(b, loc, cIdx(0), cols, cIdx(1), inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(cLoop.getBody());
+    Value c = cLoop.getInductionVar();
+    Value j = arith::AddIOp::create(b, loc, j0, c);
+    SmallVector<Value> vv;
+    for (int64_t v = 0; v < numVecs; ++v)
+      vv.push_back(
+          vector::LoadOp::create(b, loc, vecType, value,
+                                 ValueRange{bi, hk, j, cIdx(v * vectorWidth)}));
+    SmallVector<Value> next;
+    for (int64_t k = 0; k < count; ++k) {
+      Value p = vector::BroadcastOp::create(b, loc, vecType,
+                                            load(scores, {rowsOf[k], c}));
+      for (int64_t v = 0; v < numVecs; ++v)
+        next.push_back(vector::FMAOp::create(
+            b, loc, p, vv[v], cLoop.getRegionIterArg(k * numVecs + v)));
+    }
+    scf::YieldOp::create(b, loc, next);
+  }
+  for (int64_t k = 0; k < count; ++k)
+    for (int64_t v = 0; v < numVecs; ++v)
+      vector::StoreOp::create(b, loc, cLoop.getResult(k * numVecs + v), acc,
+                              ValueRange{rowsOf[k], cIdx(v * vectorWidth)});
+}
 
 void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
                                     Value rows, Value j0, Value cols,
@@ -205,29 +300,15 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
       b, loc, vecType,
       DenseElementsAttr::get(vecType, b.getFloatAttr(elemType, 0.0)));
   int64_t numVecs = tk / vectorWidth;
+  std::optional<int64_t> dvStatic = getConstantIntValue(dv);
+  bool vectorPV = dvStatic && *dvStatic % vectorWidth == 0;
+  // s[r, :] = q[b, h, i0 + r, :] . kT for every row, kRowBlock rows at a
+  // time, then the rows left over one by one.
+  forRowBlocks(rows, [&](Value r0, int64_t count) {
+    emitScoreRows(bi, hi, i0, r0, count, numVecs, vecType, zeroVec);
+  });
   loop(rows, [&](Value r) {
     Value i = arith::AddIOp::create(b, loc, i0, r);
-    // s[r, :] = q[b, h, i, :] . kT, numVecs vector accumulators over d.
-    SmallVector<Value> inits(numVecs, zeroVec);
-    auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqk, cIdx(1), inits);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(dLoop.getBody());
-      Value d = dLoop.getInductionVar();
-      Value qv = vector::BroadcastOp::create(b, loc, vecType,
-                                             load(query, {bi, hi, i, d}));
-      SmallVector<Value> next;
-      for (int64_t v = 0; v < numVecs; ++v) {
-        Value kv = vector::LoadOp::create(b, loc, vecType, keyT,
-                                          ValueRange{d, cIdx(v * vectorWidth)});
-        next.push_back(
-            vector::FMAOp::create(b, loc, qv, kv, dLoop.getRegionIterArg(v)));
-      }
-      scf::YieldOp::create(b, loc, next);
-    }
-    for (int64_t v = 0; v < numVecs; ++v)
-      vector::StoreOp::create(b, loc, dLoop.getResult(v), scores,
-                              ValueRange{r, cIdx(v * vectorWidth)});
     // The score region and the mask, then the weights in place of s.
     auto scoreAt = [&](Value c, Value &visible) {
       Value j = arith::AddIOp::create(b, loc, j0, c);
@@ -289,34 +370,8 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
     }
     // Weights past the last key are 0 (the vector loop below reads them).
     loopFrom(cols, cIdx(tk), [&](Value c) { store(zero, scores, {r, c}); });
-    // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :]
-    std::optional<int64_t> dvStatic = getConstantIntValue(dv);
-    if (dvStatic && *dvStatic % vectorWidth == 0) {
-      // Vectors of the accumulator row stay in registers over the keys.
-      for (int64_t e0 = 0; e0 < *dvStatic; e0 += vectorWidth) {
-        Value e = cIdx(e0);
-        Value init =
-            vector::LoadOp::create(b, loc, vecType, acc, ValueRange{r, e});
-        auto cLoop = scf::ForOp::create(b, loc, cIdx(0), cols, cIdx(1),
-                                        ValueRange{init});
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(cLoop.getBody());
-          Value c = cLoop.getInductionVar();
-          Value j = arith::AddIOp::create(b, loc, j0, c);
-          Value p = vector::BroadcastOp::create(b, loc, vecType,
-                                                load(scores, {r, c}));
-          Value vv = vector::LoadOp::create(b, loc, vecType, value,
-                                            ValueRange{bi, hk, j, e});
-          scf::YieldOp::create(
-              b, loc,
-              vector::FMAOp::create(b, loc, p, vv, cLoop.getRegionIterArg(0))
-                  .getResult());
-        }
-        vector::StoreOp::create(b, loc, cLoop.getResult(0), acc,
-                                ValueRange{r, e});
-      }
-    } else {
+    if (!vectorPV) {
+      // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :]
       loop(cols, [&](Value c) {
         Value p = load(scores, {r, c});
         Value j = arith::AddIOp::create(b, loc, j0, c);
@@ -327,6 +382,12 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
       });
     }
   });
+  // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :], kRowBlock rows at a
+  // time, each value vector loaded once per block.
+  if (vectorPV)
+    forRowBlocks(rows, [&](Value r0, int64_t count) {
+      emitValueRows(bi, hk, j0, cols, r0, count, vecType);
+    });
 }
 
 void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
