@@ -132,6 +132,13 @@ public:
   /// Binds the results of `op` in order.
   mlir::LogicalResult bindResults(mlir::Operation *op,
                                   llvm::ArrayRef<TensorRef> results);
+  mlir::LogicalResult bindResults(mlir::Operation *op,
+                                  std::vector<Tensor> results) {
+    std::vector<TensorRef> refs;
+    for (Tensor &t : results)
+      refs.push_back(share(std::move(t)));
+    return bindResults(op, refs);
+  }
 
   /// The iteration point of each enclosing linalg op being interpreted,
   /// innermost last; linalg.index reads the last one.

@@ -187,10 +187,7 @@ static LogicalResult runStructured(Interpreter &interp, linalg::LinalgOp op) {
         return success();
       })))
     return failure();
-  std::vector<TensorRef> results;
-  for (Tensor &out : outs)
-    results.push_back(share(std::move(out)));
-  return interp.bindResults(op, results);
+  return interp.bindResults(op, std::move(outs));
 }
 
 //===----------------------------------------------------------------------===//
@@ -384,10 +381,7 @@ static LogicalResult runReduce(Interpreter &interp, linalg::ReduceOp op) {
         return success();
       })))
     return failure();
-  std::vector<TensorRef> results;
-  for (Tensor &out : outs)
-    results.push_back(share(std::move(out)));
-  return interp.bindResults(op, results);
+  return interp.bindResults(op, std::move(outs));
 }
 
 /// linalg.map: out[i...] = body(in_1[i...], ..., in_n[i...]).

@@ -62,7 +62,7 @@ static LogicalResult runIf(Interpreter &interp, scf::IfOp op) {
     return failure();
   Region &region = *cond ? op.getThenRegion() : op.getElseRegion();
   if (region.empty())
-    return interp.bindResults(op, {});
+    return interp.bindResults(op, llvm::ArrayRef<TensorRef>());
   FailureOr<std::vector<TensorRef>> yielded = interp.runRegion(region, op, {});
   if (failed(yielded))
     return failure();
@@ -148,10 +148,7 @@ static LogicalResult runForall(Interpreter &interp, scf::ForallOp op) {
         return success();
       })))
     return failure();
-  std::vector<TensorRef> results;
-  for (Tensor &out : outs)
-    results.push_back(share(std::move(out)));
-  return interp.bindResults(op, results);
+  return interp.bindResults(op, std::move(outs));
 }
 
 std::optional<LogicalResult> runSCFOp(Interpreter &interp, Operation *op) {

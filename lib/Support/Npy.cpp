@@ -253,6 +253,95 @@ std::string shapeToString(const std::vector<int64_t> &shape) {
   return out + "]";
 }
 
+bool unpackElements(const char *bytes, int64_t count, DType dtype,
+                    std::vector<double> &values, std::string &error) {
+  values.resize(count);
+  int itemSize = getItemSize(dtype);
+  const auto *data = reinterpret_cast<const unsigned char *>(bytes);
+  for (int64_t i = 0; i < count; ++i) {
+    const unsigned char *item = data + i * itemSize;
+    double value = 0;
+    switch (dtype) {
+    case DType::F32: {
+      uint32_t bits = static_cast<uint32_t>(readLE(item, 4));
+      float f;
+      std::memcpy(&f, &bits, 4);
+      value = f;
+      break;
+    }
+    case DType::F64: {
+      uint64_t bits = readLE(item, 8);
+      std::memcpy(&value, &bits, 8);
+      break;
+    }
+    case DType::I32:
+      value = static_cast<int32_t>(static_cast<uint32_t>(readLE(item, 4)));
+      break;
+    case DType::I64: {
+      auto v = static_cast<int64_t>(readLE(item, 8));
+      value = static_cast<double>(v);
+      if (std::fabs(value) > kMaxExactInt) {
+        error = "element " + std::to_string(i) + " (" + std::to_string(v) +
+                ") is beyond +-2^53";
+        return false;
+      }
+      break;
+    }
+    case DType::Bool:
+      if (*item > 1) {
+        error = "element " + std::to_string(i) + " of a '|b1' array is " +
+                std::to_string(*item) + ", not 0 or 1";
+        return false;
+      }
+      value = *item;
+      break;
+    }
+    values[i] = value;
+  }
+  return true;
+}
+
+bool packElements(const std::vector<double> &values, DType dtype,
+                  std::string &bytes, std::string &error) {
+  int64_t count = static_cast<int64_t>(values.size());
+  for (int64_t i = 0; i < count; ++i) {
+    double value = values[i];
+    switch (dtype) {
+    case DType::F32: {
+      float f = static_cast<float>(value);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      writeLE(bytes, bits, 4);
+      break;
+    }
+    case DType::F64: {
+      uint64_t bits;
+      std::memcpy(&bits, &value, 8);
+      writeLE(bytes, bits, 8);
+      break;
+    }
+    case DType::I32:
+    case DType::I64: {
+      bool is32 = dtype == DType::I32;
+      double limit = is32 ? 2147483648.0 : 9223372036854775808.0;
+      double truncated = std::trunc(value);
+      if (!(truncated >= -limit && truncated < limit)) {
+        error = "element " + std::to_string(i) + " (" + std::to_string(value) +
+                ") does not fit '" + getDescr(dtype) + "'";
+        return false;
+      }
+      auto v = static_cast<int64_t>(truncated);
+      writeLE(bytes, static_cast<uint64_t>(v), is32 ? 4 : 8);
+      break;
+    }
+    case DType::Bool:
+      bytes.push_back(value != 0 ? 1 : 0);
+      break;
+    }
+  }
+  return true;
+}
+
 bool decode(const std::string &bytes, Array &result, std::string &error) {
   const auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
   if (bytes.size() < kMagicSize + 2 ||
@@ -317,48 +406,8 @@ bool decode(const std::string &bytes, Array &result, std::string &error) {
   result.dtype = dtype;
   result.shape = std::move(shape);
   result.data.resize(count);
-  const unsigned char *data = p + dataOffset;
-  for (int64_t i = 0; i < count; ++i) {
-    const unsigned char *item = data + i * itemSize;
-    double value = 0;
-    switch (dtype) {
-    case DType::F32: {
-      uint32_t bits = static_cast<uint32_t>(readLE(item, 4));
-      float f;
-      std::memcpy(&f, &bits, 4);
-      value = f;
-      break;
-    }
-    case DType::F64: {
-      uint64_t bits = readLE(item, 8);
-      std::memcpy(&value, &bits, 8);
-      break;
-    }
-    case DType::I32:
-      value = static_cast<int32_t>(static_cast<uint32_t>(readLE(item, 4)));
-      break;
-    case DType::I64: {
-      auto v = static_cast<int64_t>(readLE(item, 8));
-      value = static_cast<double>(v);
-      if (std::fabs(value) > kMaxExactInt) {
-        error = "element " + std::to_string(i) + " (" + std::to_string(v) +
-                ") is beyond +-2^53";
-        return false;
-      }
-      break;
-    }
-    case DType::Bool:
-      if (*item > 1) {
-        error = "element " + std::to_string(i) + " of a '|b1' array is " +
-                std::to_string(*item) + ", not 0 or 1";
-        return false;
-      }
-      value = *item;
-      break;
-    }
-    result.data[i] = value;
-  }
-  return true;
+  return unpackElements(bytes.data() + dataOffset, count, dtype, result.data,
+                        error);
 }
 
 bool encode(const Array &array, std::string &bytes, std::string &error) {
@@ -401,42 +450,7 @@ bool encode(const Array &array, std::string &bytes, std::string &error) {
   writeLE(bytes, header.size(), lengthBytes);
   bytes += header;
 
-  for (int64_t i = 0; i < count; ++i) {
-    double value = array.data[i];
-    switch (array.dtype) {
-    case DType::F32: {
-      float f = static_cast<float>(value);
-      uint32_t bits;
-      std::memcpy(&bits, &f, 4);
-      writeLE(bytes, bits, 4);
-      break;
-    }
-    case DType::F64: {
-      uint64_t bits;
-      std::memcpy(&bits, &value, 8);
-      writeLE(bytes, bits, 8);
-      break;
-    }
-    case DType::I32:
-    case DType::I64: {
-      bool is32 = array.dtype == DType::I32;
-      double limit = is32 ? 2147483648.0 : 9223372036854775808.0;
-      double truncated = std::trunc(value);
-      if (!(truncated >= -limit && truncated < limit)) {
-        error = "element " + std::to_string(i) + " (" + std::to_string(value) +
-                ") does not fit '" + getDescr(array.dtype) + "'";
-        return false;
-      }
-      auto v = static_cast<int64_t>(truncated);
-      writeLE(bytes, static_cast<uint64_t>(v), is32 ? 4 : 8);
-      break;
-    }
-    case DType::Bool:
-      bytes.push_back(value != 0 ? 1 : 0);
-      break;
-    }
-  }
-  return true;
+  return packElements(array.data, array.dtype, bytes, error);
 }
 
 bool readFile(const std::string &path, Array &result, std::string &error) {

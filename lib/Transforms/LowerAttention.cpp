@@ -98,10 +98,7 @@ private:
   }
   /// `for (iv = 0; iv < ub; ++iv) body(iv)`.
   void loop(Value ub, function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, cIdx(0), ub, cIdx(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forOp.getBody()->getTerminator());
-    body(forOp.getInductionVar());
+    loopFrom(cIdx(0), ub, body);
   }
   /// `for (iv = lb; iv < ub; ++iv) body(iv)`.
   void loopFrom(Value lb, Value ub, function_ref<void(Value)> body) {

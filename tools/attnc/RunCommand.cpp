@@ -54,6 +54,7 @@
 #include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/SwapByteOrder.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -497,62 +498,22 @@ static int runOnInterp(mlir::ModuleOp ir, const Decl *entry,
   return kExitSuccess;
 }
 
-/// A tensor in the element type of the C interface.
-static std::vector<char> toBytes(const interp::Tensor &t, ElemType elem) {
-  std::vector<char> bytes;
-  auto append = [&](const auto &value) {
-    const char *p = reinterpret_cast<const char *>(&value);
-    bytes.insert(bytes.end(), p, p + sizeof(value));
-  };
-  for (double x : t.data) {
-    switch (elem) {
-    case ElemType::F64:
-      append(x);
-      break;
-    case ElemType::I32:
-      append(static_cast<int32_t>(x));
-      break;
-    case ElemType::I64:
-      append(static_cast<int64_t>(x));
-      break;
-    case ElemType::I1:
-      append(static_cast<uint8_t>(x != 0));
-      break;
-    default:
-      append(static_cast<float>(x));
-      break;
-    }
-  }
-  return bytes;
-}
-
-static double fromBytes(const char *p, ElemType elem) {
+/// The .npy dtype whose bytes are those of `elem` in the C interface (the
+/// host is little-endian, as npy's elements are).
+static npy::DType cDTypeOf(ElemType elem) {
+  static_assert(llvm::sys::IsLittleEndianHost,
+                "the C interface is read as little-endian npy elements");
   switch (elem) {
   case ElemType::F64:
-    return *reinterpret_cast<const double *>(p);
+    return npy::DType::F64;
   case ElemType::I32:
-    return *reinterpret_cast<const int32_t *>(p);
+    return npy::DType::I32;
   case ElemType::I64:
-    return static_cast<double>(*reinterpret_cast<const int64_t *>(p));
+    return npy::DType::I64;
   case ElemType::I1:
-    return *reinterpret_cast<const uint8_t *>(p) != 0;
+    return npy::DType::Bool;
   default:
-    return *reinterpret_cast<const float *>(p);
-  }
-}
-
-static size_t byteSize(ElemType elem) {
-  switch (elem) {
-  case ElemType::F64:
-  case ElemType::I64:
-    return 8;
-  case ElemType::I1:
-    return 1;
-  case ElemType::F16:
-  case ElemType::BF16:
-    return 2;
-  default:
-    return 4;
+    return npy::DType::F32;
   }
 }
 
@@ -594,9 +555,13 @@ static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
     return inputError("internal error: no " + sig.name +
                       "_packed in the compiled library");
 
-  std::vector<std::vector<char>> buffers;
-  for (size_t i = 0; i < sig.inputs.size(); ++i)
-    buffers.push_back(toBytes(args[i], sig.inputs[i].elem));
+  std::vector<std::string> buffers;
+  for (size_t i = 0; i < sig.inputs.size(); ++i) {
+    buffers.emplace_back();
+    if (!npy::packElements(args[i].data, cDTypeOf(sig.inputs[i].elem),
+                           buffers.back(), error))
+      return inputError("input '" + sig.inputs[i].name + "': " + error);
+  }
   std::map<std::string, DimExpr> bindings;
   for (const auto &[name, value] : sizes)
     bindings[name] = DimExpr::constant(value);
@@ -613,13 +578,14 @@ static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
       count *= *extent;
     }
     outShapes.push_back(shape);
-    // NaN-filled, so that an element the code never writes shows.
-    interp::Tensor poison;
-    poison.data.assign(count, std::nan(""));
-    buffers.push_back(toBytes(poison, out.elem));
+    // Floats NaN-filled, so that an element the code never writes shows.
+    std::vector<double> poison(count, isFloat(out.elem) ? std::nan("") : 0.0);
+    buffers.emplace_back();
+    if (!npy::packElements(poison, cDTypeOf(out.elem), buffers.back(), error))
+      return inputError("internal error: " + error);
   }
   std::vector<void *> pointers;
-  for (std::vector<char> &buffer : buffers)
+  for (std::string &buffer : buffers)
     pointers.push_back(buffer.data());
   std::vector<int64_t> sizeValues;
   for (const std::string &name : sig.sizes)
@@ -674,10 +640,12 @@ static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
              : out.elem == ElemType::I1 ? interp::ElemKind::Bool
                                         : interp::ElemKind::Int;
     t.shape = outShapes[i];
-    const std::vector<char> &bytes = buffers[sig.inputs.size() + i];
-    size_t width = byteSize(out.elem);
-    for (size_t k = 0; k * width < bytes.size(); ++k)
-      t.data.push_back(fromBytes(bytes.data() + k * width, out.elem));
+    const std::string &bytes = buffers[sig.inputs.size() + i];
+    npy::DType dtype = cDTypeOf(out.elem);
+    if (!npy::unpackElements(bytes.data(),
+                             bytes.size() / npy::getItemSize(dtype), dtype,
+                             t.data, error))
+      return inputError("output '" + out.name + "': " + error);
     results.push_back(std::move(t));
   }
   return kExitSuccess;

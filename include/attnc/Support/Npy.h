@@ -58,6 +58,17 @@ bool decode(const std::string &bytes, Array &result, std::string &error);
 /// a value does not fit the dtype (a NaN or out-of-range integer).
 bool encode(const Array &array, std::string &bytes, std::string &error);
 
+/// Converts `count` little-endian elements of `dtype` at `bytes` to doubles
+/// (what decode does to the data of a file). Fails, setting `error`, on an
+/// i64 beyond +-2^53 or a boolean byte other than 0 and 1.
+bool unpackElements(const char *bytes, int64_t count, DType dtype,
+                    std::vector<double> &values, std::string &error);
+
+/// Appends `values` as little-endian elements of `dtype` to `bytes` (what
+/// encode does after the header), with encode's rounding and errors.
+bool packElements(const std::vector<double> &values, DType dtype,
+                  std::string &bytes, std::string &error);
+
 /// Reads and decodes the file at `path`. Errors name the file:
 /// `'x.npy': cannot read: No such file or directory`.
 bool readFile(const std::string &path, Array &result, std::string &error);
