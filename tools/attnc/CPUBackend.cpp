@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -184,11 +185,21 @@ int attnc::driver::getEntrySignature(const Decl *entry, mlir::ModuleOp ir,
 int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
                                  const std::vector<cpu::EntrySignature> &sigs,
                                  const std::string &soPath) {
+  // --timing: a tree of the steps below, printed on stderr when `timing`
+  // goes out of scope.
+  mlir::DefaultTimingManager timing;
+  timing.setEnabled(inv.timing);
+  timing.setDisplayMode(mlir::DefaultTimingManager::DisplayMode::Tree);
+  mlir::TimingScope root = timing.getRootScope();
+
   // attn ops to upstream loops; Titans' grad first.
   mlir::PassManager lower(ir.getContext());
   cpu::buildLowerAttnPipeline(lower);
+  mlir::TimingScope lowerTiming = root.nest("lower attn ops");
+  lower.enableTiming(lowerTiming);
   if (mlir::failed(lower.run(ir)))
     return kExitInputError;
+  lowerTiming.stop();
 
   // The C entries, then everything down to the LLVM dialect.
   for (const cpu::EntrySignature &sig : sigs)
@@ -210,8 +221,11 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
     ir.getContext()->disableMultithreading();
     pm.enableIRPrinting();
   }
+  mlir::TimingScope toLLVMTiming = root.nest("lower to the LLVM dialect");
+  pm.enableTiming(toLLVMTiming);
   if (mlir::failed(pm.run(ir)))
     return kExitInputError;
+  toLLVMTiming.stop();
   for (const cpu::EntrySignature &sig : sigs)
     if (mlir::failed(cpu::addCWrappers(ir, sig)))
       return kExitInputError;
@@ -220,8 +234,10 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
   codegen.cpu = inv.cpu;
   llvm::SmallVector<char> object;
   std::string error;
-  if (mlir::failed(cpu::emitObjectFile(ir, codegen, object, error)))
+  if (mlir::failed(cpu::emitObjectFile(ir, codegen, object, error,
+                                       root.nest("emit the object file"))))
     return inputError("code generation failed: " + error);
+  mlir::TimingScope linkTiming = root.nest("link");
   if (mlir::failed(
           cpu::linkSharedLibrary(object, soPath, /*openmp=*/true, error)))
     return inputError("linking '" + soPath + "' failed: " + error);

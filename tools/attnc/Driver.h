@@ -69,6 +69,8 @@ struct Invocation {
   unsigned threads = 0;
   unsigned repeat = 5;
   bool json = false;
+  /// `--timing`: print how long each compilation step took, on stderr.
+  bool timing = false;
 };
 
 /// Parse result: either an invocation to run or an exit code (help and

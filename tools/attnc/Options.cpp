@@ -87,11 +87,11 @@ USAGE:
              FILE
   attnc run --backend=interp|cpu [--entry NAME] [--set NAME=VALUE]...
             [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR]
-            [--compare=interp [--tolerance T]] [--cpu=CPU] FILE
+            [--compare=interp [--tolerance T]] [--cpu=CPU] [--timing] FILE
   attnc build --target=cpu -o libNAME.so [--entry NAME] [--set NAME=VALUE]...
-              [--cpu=CPU] FILE
+              [--cpu=CPU] [--timing] FILE
   attnc bench [--entry NAME] [--set NAME=VALUE]... [--threads T]
-              [--repeat R] [--json] [--seed S] [--cpu=CPU] FILE
+              [--repeat R] [--json] [--seed S] [--cpu=CPU] [--timing] FILE
   attnc help | --help | -h
   attnc --version
 
@@ -160,6 +160,10 @@ OPTIONS:
   --cpu=CPU     (run, build, bench) The LLVM CPU to compile for: 'native'
                 (default, the host with its features), 'haswell',
                 'x86-64-v3', ...
+  --timing      (run, build, bench) Print on stderr how long each step of
+                the CPU compilation took: every MLIR pass, the translation
+                to LLVM IR, LLVM's optimization, code generation and the
+                link.
   --threads T   (bench) OpenMP threads (default: the runtime's, one per
                 core).
   --repeat R    (bench) Timed runs (default 5).
@@ -385,6 +389,8 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
       if (missing)
         return fail("missing value after '--emit'");
       inv.emit = value.str();
+    } else if (compiles && arg == "--timing") {
+      inv.timing = true;
     } else if (compiles && valueOption("--cpu")) {
       if (missing || value.empty())
         return fail("missing value after '--cpu'");

@@ -71,9 +71,11 @@ std::pair<std::string, std::string> resolveCPU(const CodegenOptions &opts) {
 
 /// Translates, retargets and optimizes `module`. Returns the TargetMachine
 /// used (for code generation) or null with `error` set.
-std::unique_ptr<llvm::TargetMachine> translateAndOptimize(
-    ModuleOp module, const CodegenOptions &opts, llvm::LLVMContext &llvmContext,
-    std::unique_ptr<llvm::Module> &llvmModule, std::string &error) {
+std::unique_ptr<llvm::TargetMachine>
+translateAndOptimize(ModuleOp module, const CodegenOptions &opts,
+                     llvm::LLVMContext &llvmContext,
+                     std::unique_ptr<llvm::Module> &llvmModule,
+                     std::string &error, TimingScope &timing) {
   initializeNativeTarget();
 
   MLIRContext *context = module.getContext();
@@ -81,7 +83,9 @@ std::unique_ptr<llvm::TargetMachine> translateAndOptimize(
   registerLLVMDialectTranslation(*context);
   registerOpenMPDialectTranslation(*context);
 
+  TimingScope translateTiming = timing.nest("translate to LLVM IR");
   llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  translateTiming.stop();
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
     return nullptr;
@@ -145,7 +149,9 @@ std::unique_ptr<llvm::TargetMachine> translateAndOptimize(
       : opts.optLevel == 2 ? llvm::OptimizationLevel::O2
                            : llvm::OptimizationLevel::O3;
   llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  TimingScope optimizeTiming = timing.nest("LLVM optimization");
   mpm.run(*llvmModule, mam);
+  optimizeTiming.stop();
 
   if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
     error = "the optimized LLVM module does not verify";
@@ -159,11 +165,12 @@ std::unique_ptr<llvm::TargetMachine> translateAndOptimize(
 LogicalResult mlir::attnc::cpu::emitObjectFile(ModuleOp llvmDialectModule,
                                                const CodegenOptions &opts,
                                                SmallVectorImpl<char> &object,
-                                               std::string &error) {
+                                               std::string &error,
+                                               TimingScope timing) {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
   std::unique_ptr<llvm::TargetMachine> tm = translateAndOptimize(
-      llvmDialectModule, opts, llvmContext, llvmModule, error);
+      llvmDialectModule, opts, llvmContext, llvmModule, error, timing);
   if (!tm)
     return failure();
 
@@ -175,6 +182,7 @@ LogicalResult mlir::attnc::cpu::emitObjectFile(ModuleOp llvmDialectModule,
     error = "the LLVM target cannot emit object files";
     return failure();
   }
+  TimingScope codegenTiming = timing.nest("LLVM code generation");
   codegen.run(*llvmModule);
   return success();
 }
@@ -185,8 +193,9 @@ LogicalResult mlir::attnc::cpu::emitLLVMIRText(ModuleOp llvmDialectModule,
                                                std::string &error) {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
+  TimingScope noTiming;
   if (!translateAndOptimize(llvmDialectModule, opts, llvmContext, llvmModule,
-                            error))
+                            error, noTiming))
     return failure();
   text.clear();
   llvm::raw_string_ostream os(text);

@@ -179,6 +179,9 @@ void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
   // Titans' grad first: the lowerings expect no attn.grad.
   pm.addPass(createAttnDifferentiatePass());
   OpPassManager &func = pm.nest<func::FuncOp>();
+  // Attention written out as matmul-softmax-matmul (einspace's
+  // scaled_dot_product) gets the fused kernel too.
+  func.addPass(createAttnRecognizeAttentionPass());
   func.addPass(createAttnLowerScanPass());
   func.addPass(createAttnLowerSelectionPass());
   func.addPass(createAttnLowerAttentionPass());

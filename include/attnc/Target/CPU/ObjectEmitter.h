@@ -19,6 +19,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+#include "mlir/Support/Timing.h"
 
 #include <string>
 
@@ -40,10 +41,12 @@ struct CodegenOptions {
 
 /// Translates `llvmDialectModule` to LLVM IR, optimizes it and writes an
 /// object file for the host triple into `object`. On failure returns failure
-/// and sets `error`.
+/// and sets `error`. The translation, the LLVM pipeline and code generation
+/// are timed as children of `timing` (a no-op scope by default).
 LogicalResult emitObjectFile(ModuleOp llvmDialectModule,
                              const CodegenOptions &opts,
-                             SmallVectorImpl<char> &object, std::string &error);
+                             SmallVectorImpl<char> &object, std::string &error,
+                             TimingScope timing = TimingScope());
 
 /// As emitObjectFile, but writes the optimized LLVM IR as text into `text`.
 LogicalResult emitLLVMIRText(ModuleOp llvmDialectModule,
