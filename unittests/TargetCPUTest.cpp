@@ -10,10 +10,13 @@
 // dialect, compiled to an object, linked into a .so in a temporary
 // directory, dlopen'ed and called through its `_mlir_ciface_` wrapper; the
 // numbers are compared with a plain C++ computation. With and without
-// OpenMP.
+// OpenMP. Then the C interface of an entry (EntryABI.h): its four
+// functions, strided views read and written in place, the error codes, and
+// the header text.
 //
 //===----------------------------------------------------------------------===//
 
+#include "attnc/Target/CPU/EntryABI.h"
 #include "attnc/Target/CPU/Linker.h"
 #include "attnc/Target/CPU/ObjectEmitter.h"
 #include "attnc/Target/CPU/Pipeline.h"
@@ -22,7 +25,9 @@
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -36,13 +41,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -113,6 +121,8 @@ protected:
     linalg::registerBufferizableOpInterfaceExternalModels(registry);
     scf::registerBufferizableOpInterfaceExternalModels(registry);
     tensor::registerBufferizableOpInterfaceExternalModels(registry);
+    // The inliner that the C entry test runs, as attnc build does.
+    func::registerInlinerExtension(registry);
     context.appendDialectRegistry(registry);
     context.loadAllAvailableDialects();
     ASSERT_FALSE(
@@ -130,9 +140,9 @@ protected:
     if (!module)
       return nullptr;
     PassManager pm(&context);
-    attnc::cpu::LowerToLLVMOptions opts;
+    mlir::attnc::cpu::LowerToLLVMOptions opts;
     opts.parallel = parallel;
-    attnc::cpu::buildLowerToLLVMPipeline(pm, opts);
+    mlir::attnc::cpu::buildLowerToLLVMPipeline(pm, opts);
     if (failed(pm.run(*module)))
       return nullptr;
     return module;
@@ -145,15 +155,15 @@ protected:
     ASSERT_TRUE(module);
     SmallVector<char> object;
     std::string error;
-    ASSERT_TRUE(succeeded(attnc::cpu::emitObjectFile(
-        *module, attnc::cpu::CodegenOptions(), object, error)))
+    ASSERT_TRUE(succeeded(mlir::attnc::cpu::emitObjectFile(
+        *module, mlir::attnc::cpu::CodegenOptions(), object, error)))
         << error;
     ASSERT_FALSE(object.empty());
 
     llvm::SmallString<128> soPath(tmpDir);
     llvm::sys::path::append(soPath,
                             parallel ? "kernel-omp.so" : "kernel-seq.so");
-    ASSERT_TRUE(succeeded(attnc::cpu::linkSharedLibrary(
+    ASSERT_TRUE(succeeded(mlir::attnc::cpu::linkSharedLibrary(
         object, soPath, /*openmp=*/parallel, error)))
         << error;
 
@@ -218,9 +228,10 @@ TEST_F(TargetCPUTest, EmitsOptimizedLLVMIR) {
   OwningOpRef<ModuleOp> module = lower(/*parallel=*/true);
   ASSERT_TRUE(module);
   std::string text, error;
-  attnc::cpu::CodegenOptions opts;
+  mlir::attnc::cpu::CodegenOptions opts;
   opts.cpu = "x86-64-v3";
-  ASSERT_TRUE(succeeded(attnc::cpu::emitLLVMIRText(*module, opts, text, error)))
+  ASSERT_TRUE(
+      succeeded(mlir::attnc::cpu::emitLLVMIRText(*module, opts, text, error)))
       << error;
   EXPECT_NE(text.find("define void @_mlir_ciface_kernel"), std::string::npos);
   EXPECT_NE(text.find("__kmpc_fork_call"), std::string::npos);
@@ -232,9 +243,10 @@ TEST_F(TargetCPUTest, RejectsUnknownCPU) {
   ASSERT_TRUE(module);
   SmallVector<char> object;
   std::string error;
-  attnc::cpu::CodegenOptions opts;
+  mlir::attnc::cpu::CodegenOptions opts;
   opts.cpu = "no-such-cpu";
-  EXPECT_TRUE(failed(attnc::cpu::emitObjectFile(*module, opts, object, error)));
+  EXPECT_TRUE(
+      failed(mlir::attnc::cpu::emitObjectFile(*module, opts, object, error)));
   EXPECT_NE(error.find("no-such-cpu"), std::string::npos);
 }
 
@@ -243,7 +255,7 @@ TEST_F(TargetCPUTest, LinkFailureLeavesNoOutput) {
   llvm::sys::path::append(soPath, "bad.so");
   std::string error;
   const char bogus[] = "not an object file";
-  EXPECT_TRUE(failed(attnc::cpu::linkSharedLibrary(
+  EXPECT_TRUE(failed(mlir::attnc::cpu::linkSharedLibrary(
       ArrayRef<char>(bogus, sizeof(bogus)), soPath, false, error)));
   EXPECT_NE(error.find("link command failed"), std::string::npos) << error;
   EXPECT_FALSE(llvm::sys::fs::exists(soPath));
@@ -252,6 +264,162 @@ TEST_F(TargetCPUTest, LinkFailureLeavesNoOutput) {
   for (llvm::sys::fs::directory_iterator it(tmpDir, ec), end; it != end && !ec;
        it.increment(ec))
     ADD_FAILURE() << "left behind: " << it->path();
+}
+
+} // namespace
+
+namespace {
+
+/// y = x + x on an N x 4 tensor, exported through the C interface.
+constexpr const char *entrySource = R"mlir(
+func.func @twice(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %e = tensor.empty(%n) : tensor<?x4xf32>
+  %y = linalg.map ins(%x : tensor<?x4xf32>) outs(%e : tensor<?x4xf32>)
+    (%a: f32, %unused: f32) {
+      %s = arith.addf %a, %a : f32
+      linalg.yield %s : f32
+    }
+  return %y : tensor<?x4xf32>
+}
+)mlir";
+
+// The four C functions of an entry: the dense one and the strided one share
+// the lowered body; the strided one reads a row slice of a wider buffer and
+// writes a transposed-stride output in place, and rejects bad strides.
+TEST_F(TargetCPUTest, StridedEntryUsesViewsInPlace) {
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(entrySource, &context);
+  ASSERT_TRUE(module);
+  mlir::attnc::cpu::EntrySignature entry;
+  entry.name = "twice";
+  std::vector<::attnc::DimExpr> shape = {::attnc::DimExpr::symbol("N"),
+                                         ::attnc::DimExpr::constant(4)};
+  entry.inputs.push_back({"x", ::attnc::ElemType::F32, shape});
+  entry.outputs.push_back({"y", ::attnc::ElemType::F32, shape});
+  entry.sizes = {"N"};
+  ASSERT_TRUE(
+      succeeded(mlir::attnc::cpu::addDestinationPassingEntry(*module, entry)));
+  // The destination-passing entry takes the C interface's layout.
+  auto impl = module->lookupSymbol<func::FuncOp>("__attnc_twice");
+  ASSERT_TRUE(impl);
+  std::string type;
+  llvm::raw_string_ostream(type) << impl.getFunctionType();
+  EXPECT_EQ(type, "(memref<?x4xf32, strided<[?, 1], offset: ?>>, "
+                  "memref<?x4xf32, strided<[?, 1], offset: ?>>) -> ()");
+
+  PassManager pm(&context);
+  pm.addPass(createInlinerPass());
+  pm.addPass(createSymbolDCEPass());
+  mlir::attnc::cpu::LowerToLLVMOptions opts;
+  opts.parallel = false;
+  mlir::attnc::cpu::buildLowerToLLVMPipeline(pm, opts);
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::addCWrappers(*module, entry)));
+  for (const char *name :
+       {"twice", "twice_packed", "twice_strided", "twice_packed_strided"})
+    EXPECT_TRUE(module->lookupSymbol<LLVM::LLVMFuncOp>(name)) << name;
+  // (x, x_strides, y, y_strides, N) and (tensors, strides, sizes).
+  EXPECT_EQ(
+      module->lookupSymbol<LLVM::LLVMFuncOp>("twice_strided").getNumArguments(),
+      5u);
+  EXPECT_EQ(module->lookupSymbol<LLVM::LLVMFuncOp>("twice_packed_strided")
+                .getNumArguments(),
+            3u);
+
+  SmallVector<char> object;
+  std::string error;
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::emitObjectFile(
+      *module, mlir::attnc::cpu::CodegenOptions(), object, error)))
+      << error;
+  llvm::SmallString<128> soPath(tmpDir);
+  llvm::sys::path::append(soPath, "twice.so");
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::linkSharedLibrary(
+      object, soPath, /*openmp=*/false, error)))
+      << error;
+  void *handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  using DenseFn = int32_t (*)(const float *, float *, int64_t);
+  using StridedFn = int32_t (*)(const float *, const int64_t *, float *,
+                                const int64_t *, int64_t);
+  using PackedStridedFn =
+      int32_t (*)(void *const *, const int64_t *const *, const int64_t *);
+  auto dense = reinterpret_cast<DenseFn>(dlsym(handle, "twice"));
+  auto strided = reinterpret_cast<StridedFn>(dlsym(handle, "twice_strided"));
+  auto packedStrided =
+      reinterpret_cast<PackedStridedFn>(dlsym(handle, "twice_packed_strided"));
+  ASSERT_TRUE(dense && strided && packedStrided);
+
+  // x: rows 1..3 (N = 3) of a 5 x 8 buffer, columns 2..5: base at [1][2],
+  // strides {8, 1}.
+  std::vector<float> wide(5 * 8);
+  for (size_t i = 0; i < wide.size(); ++i)
+    wide[i] = static_cast<float>(i);
+  const float *x = wide.data() + 1 * 8 + 2;
+  const int64_t xStrides[2] = {8, 1};
+  // y: a 3 x 4 result in rows of 6 (a padded buffer).
+  std::vector<float> y(3 * 6, -1.0f);
+  const int64_t yStrides[2] = {6, 1};
+  ASSERT_EQ(strided(x, xStrides, y.data(), yStrides, 3), 0);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 6; ++j)
+      EXPECT_EQ(y[i * 6 + j], j < 4 ? 2.0f * x[i * 8 + j] : -1.0f)
+          << "at (" << i << ", " << j << ")";
+
+  // The dense entry and NULL strides: dense row-major.
+  std::vector<float> denseX(3 * 4), denseY(3 * 4), nullY(3 * 4);
+  for (size_t i = 0; i < denseX.size(); ++i)
+    denseX[i] = 0.5f * static_cast<float>(i);
+  ASSERT_EQ(dense(denseX.data(), denseY.data(), 3), 0);
+  void *tensors[2] = {denseX.data(), nullY.data()};
+  const int64_t *strides[2] = {nullptr, nullptr};
+  const int64_t sizes[1] = {3};
+  ASSERT_EQ(packedStrided(tensors, strides, sizes), 0);
+  for (size_t i = 0; i < denseX.size(); ++i) {
+    EXPECT_EQ(denseY[i], 2.0f * denseX[i]);
+    EXPECT_EQ(nullY[i], 2.0f * denseX[i]);
+  }
+
+  // Broadcast input row (stride 0): fine. Output rows on one row, an
+  // innermost stride of 2 or a negative stride: error 2, nothing written.
+  const int64_t broadcast[2] = {0, 1};
+  ASSERT_EQ(strided(denseX.data(), broadcast, y.data(), yStrides, 3), 0);
+  EXPECT_EQ(y[2 * 6 + 3], 2.0f * denseX[3]);
+  std::fill(y.begin(), y.end(), -1.0f);
+  const int64_t inner2[2] = {8, 2}, negative[2] = {-4, 1};
+  EXPECT_EQ(strided(x, xStrides, y.data(), broadcast, 3), 2);
+  EXPECT_EQ(strided(x, inner2, y.data(), yStrides, 3), 2);
+  EXPECT_EQ(strided(x, negative, y.data(), yStrides, 3), 2);
+  EXPECT_EQ(strided(x, xStrides, y.data(), yStrides, -1), 1);
+  for (float v : y)
+    EXPECT_EQ(v, -1.0f);
+  // With one row, a zero output stride writes nothing twice: allowed.
+  EXPECT_EQ(strided(x, xStrides, y.data(), broadcast, 1), 0);
+  dlclose(handle);
+}
+
+// The header documents the strided form and declares all four functions.
+TEST(EntryABIHeaderTest, DeclaresStridedForms) {
+  mlir::attnc::cpu::EntrySignature entry;
+  entry.name = "twice";
+  std::vector<::attnc::DimExpr> shape = {::attnc::DimExpr::symbol("N"),
+                                         ::attnc::DimExpr::constant(4)};
+  entry.inputs.push_back({"x", ::attnc::ElemType::F32, shape});
+  entry.outputs.push_back({"y", ::attnc::ElemType::F32, shape});
+  entry.sizes = {"N"};
+  std::string header = mlir::attnc::cpu::writeHeader({entry}, "twice");
+  for (const char *text :
+       {"int32_t twice(\n    const float *x,\n    float *y,\n    int64_t N);",
+        "int32_t twice_strided(\n    const float *x,\n    const int64_t "
+        "*x_strides,\n    float *y,\n    const int64_t *y_strides,\n    "
+        "int64_t N);",
+        "int32_t twice_packed(void *const *tensors, const int64_t *sizes);",
+        "int32_t twice_packed_strided(void *const *tensors, const int64_t "
+        "*const *strides,\n    const int64_t *sizes);",
+        "The innermost stride must be 1", "2 when a stride is invalid",
+        "A NULL strides pointer means dense row-major"})
+    EXPECT_NE(header.find(text), std::string::npos) << text << "\n" << header;
 }
 
 } // namespace

@@ -8,31 +8,37 @@
 /// \file
 /// The `attn-lower-attention` pass: every attn.attention becomes
 ///
+///   scf.forall (b, hk, kt) in (B, Hkv, ceil(M / TK))     -- pack the keys
+///     keyPacked[b, hk, kt] = key tile kt, transposed, zero past M
 ///   scf.forall (b, h, qt) in (B, Hq, ceil(N / TQ))      -- one task per tile
 ///     acc[TQ, Dv] = 0, m[TQ] = -inf, l[TQ] = 0
 ///     scf.for kt in [0, ceil(M / TK))                    -- key tiles
 ///       (may, must) = interval evaluation of the mask on the tile
 ///       if may:                                          -- empty: skipped
-///         kT = transpose of the key tile                 -- unit stride in j
-///         s[r, :] = q[i0 + r] . kT                       -- the score tile
-///         s = score(s); masked entries = -inf            -- mask only if !must
-///         online softmax: m' = max(m, max s), p = exp(s - m'),
-///                         l = l exp(m - m') + sum p, acc = acc exp(m - m')
-///         acc += p . v[tile]
+///         s[r, :] = q[i0 + r] . keyPacked[b, hk, kt]    -- 4-row blocks
+///         per row, on vectors of 16 keys:
+///           s = score(s); masked entries = -inf          -- mask only if !must
+///           m' = max(m, max s), p = exp(s - m'), alpha = exp(m - m'),
+///           l = l alpha + sum p
+///         acc[r] = acc[r] alpha + p[r] . v[tile]         -- 4-row blocks
 ///     out[b, h, i0 + r] = acc[r] / l[r]
 ///
 /// The loops are written on memrefs (bufferization.to_buffer of the operands,
-/// bufferization.to_tensor of the result), with the innermost loops running
-/// along contiguous data (keys of the transposed tile, value columns) so
-/// that LLVM's loop vectorizer turns them into FMA vectors. Reductions carry
-/// `reassoc` so that they vectorize too, and the exponentials are replaced by
-/// MLIR's polynomial approximation, which vectorizes where a libm call would
-/// not. The result therefore differs from the float64 interpreter by the
-/// usual float32 rounding (tolerances in docs/Testing.md).
+/// bufferization.to_tensor of the result). The two products are vector
+/// micro-kernels: 4 query rows x 4 vectors of 16 keys (or value columns) of
+/// accumulators, each loaded key or value vector used 4 times. The keys are
+/// packed once for all query tiles, so that a score vector is one contiguous
+/// load. The score and mask regions are cloned on vectors of keys
+/// (VectorizeRegion.h); a region that reads data at the key index (document
+/// ids) falls back to a loop over keys. Reductions carry `reassoc`, and f32
+/// exponentials use MLIR's polynomial approximation, which vectorizes where
+/// a libm call would not. The result therefore differs from the float64
+/// interpreter by the usual float32 rounding (tolerances in docs/Testing.md).
 ///
 //===----------------------------------------------------------------------===//
 
 #include "MaskIntervals.h"
+#include "VectorizeRegion.h"
 
 #include "attnc/Transforms/Passes.h"
 #include "dialects/Attn/AttnOps.h"
@@ -159,19 +165,35 @@ private:
     return visible;
   }
 
+  /// keyPacked[b, h, kt, d, c] = key[b, h, kt * TK + c, d], zero past the
+  /// last key: each key tile transposed once, contiguous, for all the query
+  /// tiles that read it.
+  void emitKeyPacking(Value batch, Value kvHeads, Value numKeyTiles);
   void emitTask(Value bi, Value hi, Value qt);
   /// Calls `body(r0, count)` for blocks of kRowBlock rows of [0, rows), then
   /// for each row left over with count 1.
   void forRowBlocks(Value rows, function_ref<void(Value, int64_t)> body);
   /// s[r0 .. r0 + count) = q rows . kT, with count x numVecs accumulators.
-  void emitScoreRows(Value bi, Value hi, Value i0, Value r0, int64_t count,
-                     int64_t numVecs, VectorType vecType, Value zeroVec);
+  void emitScoreRows(Value bi, Value hi, Value hk, Value kt, Value i0, Value r0,
+                     int64_t count, int64_t numVecs, VectorType vecType,
+                     Value zeroVec);
+  /// Whether the score and mask regions (and the block mask) can be
+  /// evaluated on a vector of keys at once: see VectorizeRegion.h.
+  bool canVectorizeWeights(bool applyMask);
+  /// Row r of the score tile to weights, a vector of keys at a time; the
+  /// running max and sum of the row are updated and its rescale factor is
+  /// stored in rowAlpha[r].
+  void emitRowWeightsVector(Value bi, Value hi, Value i, Value r, Value j0,
+                            Value cols, bool applyMask, VectorType vecType);
+  /// The same, one key at a time, for regions that read keys' data.
+  void emitRowWeightsScalar(Value bi, Value hi, Value i, Value r, Value j0,
+                            Value cols, bool applyMask);
   /// acc[r0 .. r0 + count) += p rows . v[tile], with count accumulators per
   /// vector of a value row.
   void emitValueRows(Value bi, Value hk, Value j0, Value cols, Value r0,
                      int64_t count, VectorType vecType);
-  void emitKeyTile(Value bi, Value hi, Value hk, Value i0, Value rows, Value j0,
-                   Value cols, bool applyMask);
+  void emitKeyTile(Value bi, Value hi, Value hk, Value i0, Value rows, Value kt,
+                   Value j0, Value cols, bool applyMask);
 
   attn::AttentionOp op;
   Location loc;
@@ -187,10 +209,11 @@ private:
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   SmallVectorImpl<Operation *> *exps = nullptr;
 
-  Value query, key, value, blockMask, bias, out, lse;
+  Value query, key, value, blockMask, bias, out, lse, keyPacked;
   Value numQ, numK, dqk, dv, group;
-  // Per task: the accumulator, running max and sum, score tile, key tile.
-  Value acc, rowMax, rowSum, scores, keyT;
+  // Per task: the accumulator, running max, sum and rescale factor of each
+  // row, and the score tile.
+  Value acc, rowMax, rowSum, rowAlpha, scores;
 };
 
 } // namespace
@@ -205,9 +228,10 @@ void AttentionLowering::forRowBlocks(Value rows,
   loopFrom(done, rows, [&](Value r) { body(r, 1); });
 }
 
-void AttentionLowering::emitScoreRows(Value bi, Value hi, Value i0, Value r0,
-                                      int64_t count, int64_t numVecs,
-                                      VectorType vecType, Value zeroVec) {
+void AttentionLowering::emitScoreRows(Value bi, Value hi, Value hk, Value kt,
+                                      Value i0, Value r0, int64_t count,
+                                      int64_t numVecs, VectorType vecType,
+                                      Value zeroVec) {
   SmallVector<Value> inits(count * numVecs, zeroVec);
   auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqk, cIdx(1), inits);
   {
@@ -217,7 +241,8 @@ void AttentionLowering::emitScoreRows(Value bi, Value hi, Value i0, Value r0,
     SmallVector<Value> kv;
     for (int64_t v = 0; v < numVecs; ++v)
       kv.push_back(vector::LoadOp::create(
-          b, loc, vecType, keyT, ValueRange{d, cIdx(v * vectorWidth)}));
+          b, loc, vecType, keyPacked,
+          ValueRange{bi, hk, kt, d, cIdx(v * vectorWidth)}));
     SmallVector<Value> next;
     for (int64_t k = 0; k < count; ++k) {
       Value i = arith::AddIOp::create(
@@ -245,11 +270,20 @@ void AttentionLowering::emitValueRows(Value bi, Value hk, Value j0, Value cols,
   SmallVector<Value> rowsOf;
   for (int64_t k = 0; k < count; ++k)
     rowsOf.push_back(arith::AddIOp::create(b, loc, r0, cIdx(k)));
+  // The accumulator rows, rescaled by the rows' alpha on the way in.
+  bool rescale = op.getNormalizer() == attn::Normalizer::Softmax;
   SmallVector<Value> inits;
-  for (int64_t k = 0; k < count; ++k)
-    for (int64_t v = 0; v < numVecs; ++v)
-      inits.push_back(vector::LoadOp::create(
-          b, loc, vecType, acc, ValueRange{rowsOf[k], cIdx(v * vectorWidth)}));
+  for (int64_t k = 0; k < count; ++k) {
+    Value alpha;
+    if (rescale)
+      alpha = vector::BroadcastOp::create(b, loc, vecType,
+                                          load(rowAlpha, {rowsOf[k]}));
+    for (int64_t v = 0; v < numVecs; ++v) {
+      Value row = vector::LoadOp::create(
+          b, loc, vecType, acc, ValueRange{rowsOf[k], cIdx(v * vectorWidth)});
+      inits.push_back(rescale ? fastMul(row, alpha) : row);
+    }
+  }
   auto cLoop = scf::ForOp::create(b, loc, cIdx(0), cols, cIdx(1), inits);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -277,21 +311,203 @@ void AttentionLowering::emitValueRows(Value bi, Value hk, Value j0, Value cols,
                               ValueRange{rowsOf[k], cIdx(v * vectorWidth)});
 }
 
-void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
-                                    Value rows, Value j0, Value cols,
-                                    bool applyMask) {
+bool AttentionLowering::canVectorizeWeights(bool applyMask) {
+  // The block mask is one load per vector when a vector never straddles two
+  // key blocks (tiles and vectors start at multiples of the vector width).
+  if (blockMask && (*op.getBlockSizes())[1] % vectorWidth != 0)
+    return false;
+  // Score arguments (s, b, h, i, j), mask arguments (b, h, i, j).
+  return isVectorizableRegion(op.getScore(),
+                              {true, false, false, false, true}) &&
+         (!applyMask ||
+          isVectorizableRegion(op.getMask(), {false, false, false, true}));
+}
+
+void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
+                                             Value r, Value j0, Value cols,
+                                             bool applyMask,
+                                             VectorType vecType) {
   attn::Normalizer normalizer = op.getNormalizer();
-  // The transposed key tile, so that the score loop runs along keys; the
-  // columns past the last key are zero, so that whole vectors can be used.
-  loop(cols, [&](Value c) {
-    Value j = arith::AddIOp::create(b, loc, j0, c);
-    loop(dqk, [&](Value d) { store(load(key, {bi, hk, j, d}), keyT, {d, c}); });
-  });
+  auto idxVecType = VectorType::get({vectorWidth}, b.getIndexType());
+  SmallVector<int64_t> lanes = llvm::to_vector(llvm::seq<int64_t>(vectorWidth));
+  Value iota = arith::ConstantOp::create(
+      b, loc, idxVecType, DenseElementsAttr::get(idxVecType, ArrayRef(lanes)));
+  Value colsVec = vector::BroadcastOp::create(b, loc, idxVecType, cols);
+  auto splat = [&](Value scalar) -> Value {
+    return vector::BroadcastOp::create(b, loc, vecType, scalar);
+  };
+  Value zero = cF(0.0);
+  Value negInf = cF(-std::numeric_limits<double>::infinity());
+
+  // The modified scores of the row, one vector per vectorWidth keys, with
+  // the invisible keys (masked, or past the last key) set to `hidden`.
+  auto scoresOfRow = [&](Value hidden) {
+    SmallVector<Value> vecs;
+    for (int64_t c0 = 0; c0 < tk; c0 += vectorWidth) {
+      Value s = vector::LoadOp::create(b, loc, vecType, scores,
+                                       ValueRange{r, cIdx(c0)});
+      Value cVec = arith::AddIOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, idxVecType, cIdx(c0)),
+          iota);
+      Value jVec = arith::AddIOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, idxVecType, j0), cVec);
+      if (!op.getScore().empty())
+        s = cloneRegionOnVectors(b, loc, op.getScore(), {s, bi, hi, i, jVec},
+                                 vectorWidth);
+      if (normalizer == attn::Normalizer::Sigmoid) {
+        if (bias)
+          s = arith::AddFOp::create(b, loc, s, splat(bias));
+        Value e = exp(arith::NegFOp::create(b, loc, s));
+        s = arith::DivFOp::create(
+            b, loc, splat(cF(1.0)),
+            arith::AddFOp::create(b, loc, splat(cF(1.0)), e));
+      }
+      Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            cVec, colsVec);
+      if (applyMask && !op.getMask().empty())
+        visible = arith::AndIOp::create(
+            b, loc, visible,
+            cloneRegionOnVectors(b, loc, op.getMask(), {bi, hi, i, jVec},
+                                 vectorWidth));
+      if (blockMask) {
+        ArrayRef<int64_t> sizes = *op.getBlockSizes();
+        Value bq = arith::DivUIOp::create(b, loc, i, cIdx(sizes[0]));
+        Value bk = arith::DivUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, j0, cIdx(c0)),
+            cIdx(sizes[1]));
+        Value inBlock = load(blockMask, {bi, hi, bq, bk});
+        visible = arith::AndIOp::create(
+            b, loc, visible,
+            vector::BroadcastOp::create(
+                b, loc, VectorType::get({vectorWidth}, b.getI1Type()),
+                inBlock));
+      }
+      vecs.push_back(
+          arith::SelectOp::create(b, loc, visible, s, splat(hidden)));
+    }
+    return vecs;
+  };
+
+  if (normalizer != attn::Normalizer::Softmax) {
+    Value sumVec = splat(zero);
+    SmallVector<Value> weights = scoresOfRow(zero);
+    for (auto [v, w] : llvm::enumerate(weights)) {
+      vector::StoreOp::create(b, loc, w, scores,
+                              ValueRange{r, cIdx(v * vectorWidth)});
+      sumVec = fastAdd(sumVec, w);
+    }
+    if (normalizer == attn::Normalizer::Sum) {
+      Value sum = vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, sumVec, fastFlags);
+      store(arith::AddFOp::create(b, loc, load(rowSum, {r}), sum), rowSum, {r});
+    }
+    return;
+  }
+
+  // Online softmax: m' = max(m, max s), p = exp(s - m'), l = l alpha + sum p
+  // with alpha = exp(m - m'); the accumulator is rescaled by alpha when the
+  // value product loads it.
+  SmallVector<Value> s = scoresOfRow(negInf);
+  Value maxVec = s.front();
+  for (Value v : llvm::drop_begin(s))
+    maxVec = arith::MaxNumFOp::create(b, loc, maxVec, v);
+  Value oldMax = load(rowMax, {r});
+  Value newMax = arith::MaxNumFOp::create(
+      b, loc, oldMax,
+      vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
+                                  maxVec));
+  // A row with no visible key yet keeps m = -inf: subtract 0 instead, so
+  // that exp(-inf - 0) = 0 rather than exp(-inf + inf) = NaN.
+  Value isEmpty =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, newMax, negInf);
+  Value safeMax = arith::SelectOp::create(b, loc, isEmpty, zero, newMax);
+  Value alpha = exp(arith::SubFOp::create(b, loc, oldMax, safeMax));
+  Value sumVec = splat(zero);
+  for (auto [v, sv] : llvm::enumerate(s)) {
+    Value p = exp(arith::SubFOp::create(b, loc, sv, splat(safeMax)));
+    vector::StoreOp::create(b, loc, p, scores,
+                            ValueRange{r, cIdx(v * vectorWidth)});
+    sumVec = fastAdd(sumVec, p);
+  }
+  Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                          sumVec, fastFlags);
+  store(
+      arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, load(rowSum, {r}), alpha), sum),
+      rowSum, {r});
+  store(newMax, rowMax, {r});
+  store(alpha, rowAlpha, {r});
+}
+
+void AttentionLowering::emitRowWeightsScalar(Value bi, Value hi, Value i,
+                                             Value r, Value j0, Value cols,
+                                             bool applyMask) {
+  attn::Normalizer normalizer = op.getNormalizer();
   Value negInf = cF(-std::numeric_limits<double>::infinity());
   Value zero = cF(0.0);
-  loopFrom(cols, cIdx(tk), [&](Value c) {
-    loop(dqk, [&](Value d) { store(zero, keyT, {d, c}); });
-  });
+  // The score region and the mask, then the weights in place of s.
+  auto scoreAt = [&](Value c, Value &visible) {
+    Value j = arith::AddIOp::create(b, loc, j0, c);
+    Value s = load(scores, {r, c});
+    if (!op.getScore().empty())
+      s = inlineRegion(op.getScore(), {s, bi, hi, i, j});
+    visible = visibleAt(bi, hi, i, j, applyMask);
+    return s;
+  };
+  if (normalizer == attn::Normalizer::Softmax) {
+    Value oldMax = load(rowMax, {r});
+    Value newMax = reduce(cols, oldMax, [&](Value c, Value running) {
+      Value visible;
+      Value s = scoreAt(c, visible);
+      if (visible)
+        s = arith::SelectOp::create(b, loc, visible, s, negInf);
+      store(s, scores, {r, c});
+      return arith::MaxNumFOp::create(b, loc, running, s).getResult();
+    });
+    // As in the vector form.
+    Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          newMax, negInf);
+    Value safeMax = arith::SelectOp::create(b, loc, isEmpty, zero, newMax);
+    Value alpha = exp(arith::SubFOp::create(b, loc, oldMax, safeMax));
+    Value sum = reduce(cols, zero, [&](Value c, Value running) {
+      Value p =
+          exp(arith::SubFOp::create(b, loc, load(scores, {r, c}), safeMax));
+      store(p, scores, {r, c});
+      return fastAdd(running, p);
+    });
+    store(arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, load(rowSum, {r}), alpha),
+              sum),
+          rowSum, {r});
+    store(newMax, rowMax, {r});
+    store(alpha, rowAlpha, {r});
+  } else {
+    Value sum = reduce(cols, zero, [&](Value c, Value running) {
+      Value visible;
+      Value w = scoreAt(c, visible);
+      if (normalizer == attn::Normalizer::Sigmoid) {
+        if (bias)
+          w = arith::AddFOp::create(b, loc, w, bias);
+        Value e = exp(arith::NegFOp::create(b, loc, w));
+        w = arith::DivFOp::create(b, loc, cF(1.0),
+                                  arith::AddFOp::create(b, loc, cF(1.0), e));
+      }
+      if (visible)
+        w = arith::SelectOp::create(b, loc, visible, w, zero);
+      store(w, scores, {r, c});
+      return fastAdd(running, w);
+    });
+    if (normalizer == attn::Normalizer::Sum)
+      store(arith::AddFOp::create(b, loc, load(rowSum, {r}), sum), rowSum, {r});
+  }
+  // Weights past the last key are 0 (the vector loop of the value product
+  // reads them).
+  loopFrom(cols, cIdx(tk), [&](Value c) { store(zero, scores, {r, c}); });
+}
+
+void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
+                                    Value rows, Value kt, Value j0, Value cols,
+                                    bool applyMask) {
   auto vecType = VectorType::get({vectorWidth}, elemType);
   Value zeroVec = arith::ConstantOp::create(
       b, loc, vecType,
@@ -302,73 +518,24 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
   // s[r, :] = q[b, h, i0 + r, :] . kT for every row, kRowBlock rows at a
   // time, then the rows left over one by one.
   forRowBlocks(rows, [&](Value r0, int64_t count) {
-    emitScoreRows(bi, hi, i0, r0, count, numVecs, vecType, zeroVec);
+    emitScoreRows(bi, hi, hk, kt, i0, r0, count, numVecs, vecType, zeroVec);
   });
+  bool vectorWeights = canVectorizeWeights(applyMask);
+  bool softmax = op.getNormalizer() == attn::Normalizer::Softmax;
   loop(rows, [&](Value r) {
     Value i = arith::AddIOp::create(b, loc, i0, r);
-    // The score region and the mask, then the weights in place of s.
-    auto scoreAt = [&](Value c, Value &visible) {
-      Value j = arith::AddIOp::create(b, loc, j0, c);
-      Value s = load(scores, {r, c});
-      if (!op.getScore().empty())
-        s = inlineRegion(op.getScore(), {s, bi, hi, i, j});
-      visible = visibleAt(bi, hi, i, j, applyMask);
-      return s;
-    };
-    if (normalizer == attn::Normalizer::Softmax) {
-      Value oldMax = load(rowMax, {r});
-      Value newMax = reduce(cols, oldMax, [&](Value c, Value running) {
-        Value visible;
-        Value s = scoreAt(c, visible);
-        if (visible)
-          s = arith::SelectOp::create(b, loc, visible, s, negInf);
-        store(s, scores, {r, c});
-        return arith::MaxNumFOp::create(b, loc, running, s).getResult();
-      });
-      // A row with no visible key yet keeps m = -inf: subtract 0 instead,
-      // so that exp(-inf - 0) = 0 rather than exp(-inf + inf) = NaN.
-      Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                            newMax, negInf);
-      Value safeMax = arith::SelectOp::create(b, loc, isEmpty, zero, newMax);
-      Value alpha = exp(arith::SubFOp::create(b, loc, oldMax, safeMax));
-      Value sum = reduce(cols, zero, [&](Value c, Value running) {
-        Value p =
-            exp(arith::SubFOp::create(b, loc, load(scores, {r, c}), safeMax));
-        store(p, scores, {r, c});
-        return fastAdd(running, p);
-      });
-      store(arith::AddFOp::create(
-                b, loc, arith::MulFOp::create(b, loc, load(rowSum, {r}), alpha),
-                sum),
-            rowSum, {r});
-      store(newMax, rowMax, {r});
-      loop(dv, [&](Value e) {
-        store(fastMul(load(acc, {r, e}), alpha), acc, {r, e});
-      });
-    } else {
-      Value sum = reduce(cols, zero, [&](Value c, Value running) {
-        Value visible;
-        Value w = scoreAt(c, visible);
-        if (normalizer == attn::Normalizer::Sigmoid) {
-          if (bias)
-            w = arith::AddFOp::create(b, loc, w, bias);
-          Value e = exp(arith::NegFOp::create(b, loc, w));
-          w = arith::DivFOp::create(b, loc, cF(1.0),
-                                    arith::AddFOp::create(b, loc, cF(1.0), e));
-        }
-        if (visible)
-          w = arith::SelectOp::create(b, loc, visible, w, zero);
-        store(w, scores, {r, c});
-        return fastAdd(running, w);
-      });
-      if (normalizer == attn::Normalizer::Sum)
-        store(arith::AddFOp::create(b, loc, load(rowSum, {r}), sum), rowSum,
-              {r});
-    }
-    // Weights past the last key are 0 (the vector loop below reads them).
-    loopFrom(cols, cIdx(tk), [&](Value c) { store(zero, scores, {r, c}); });
+    if (vectorWeights)
+      emitRowWeightsVector(bi, hi, i, r, j0, cols, applyMask, vecType);
+    else
+      emitRowWeightsScalar(bi, hi, i, r, j0, cols, applyMask);
     if (!vectorPV) {
-      // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :]
+      // acc[r, :] = acc[r, :] alpha + sum_c p[r, c] * v[b, hk, j0 + c, :]
+      if (softmax) {
+        Value alpha = load(rowAlpha, {r});
+        loop(dv, [&](Value e) {
+          store(fastMul(load(acc, {r, e}), alpha), acc, {r, e});
+        });
+      }
       loop(cols, [&](Value c) {
         Value p = load(scores, {r, c});
         Value j = arith::AddIOp::create(b, loc, j0, c);
@@ -379,12 +546,35 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
       });
     }
   });
-  // acc[r, :] += sum_c p[r, c] * v[b, hk, j0 + c, :], kRowBlock rows at a
-  // time, each value vector loaded once per block.
+  // acc[r, :] = acc[r, :] alpha + sum_c p[r, c] * v[b, hk, j0 + c, :],
+  // kRowBlock rows at a time, each value vector loaded once per block.
   if (vectorPV)
     forRowBlocks(rows, [&](Value r0, int64_t count) {
       emitValueRows(bi, hk, j0, cols, r0, count, vecType);
     });
+}
+
+void AttentionLowering::emitKeyPacking(Value batch, Value kvHeads,
+                                       Value numKeyTiles) {
+  SmallVector<OpFoldResult> ubs = {batch, kvHeads, numKeyTiles};
+  auto forall = scf::ForallOp::create(b, loc, ubs, ValueRange{}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getBody()->getTerminator());
+  ValueRange ivs = forall.getInductionVars();
+  Value bi = ivs[0], hk = ivs[1], kt = ivs[2];
+  Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
+  Value cols = arith::MinSIOp::create(b, loc, cIdx(tk),
+                                      arith::SubIOp::create(b, loc, numK, j0));
+  loop(cols, [&](Value c) {
+    Value j = arith::AddIOp::create(b, loc, j0, c);
+    loop(dqk, [&](Value d) {
+      store(load(key, {bi, hk, j, d}), keyPacked, {bi, hk, kt, d, c});
+    });
+  });
+  Value zero = cF(0.0);
+  loopFrom(cols, cIdx(tk), [&](Value c) {
+    loop(dqk, [&](Value d) { store(zero, keyPacked, {bi, hk, kt, d, c}); });
+  });
 }
 
 void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
@@ -403,14 +593,13 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
     dyn.push_back(size);
     return ShapedType::kDynamic;
   };
-  SmallVector<Value> accDyn, keyDyn;
+  SmallVector<Value> accDyn;
   int64_t dvStatic = dynIfNeeded(dv, accDyn);
-  int64_t dStatic = dynIfNeeded(dqk, keyDyn);
   acc = stackBuffer({tq, dvStatic}, accDyn);
   rowMax = stackBuffer({tq}, {});
   rowSum = stackBuffer({tq}, {});
+  rowAlpha = stackBuffer({tq}, {});
   scores = stackBuffer({tq, tk}, {});
-  keyT = stackBuffer({dStatic, tk}, keyDyn);
 
   Value zero = cF(0.0);
   loop(rows, [&](Value r) {
@@ -435,15 +624,15 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifMay.thenBlock()->getTerminator());
     if (op.getMask().empty()) {
-      emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/false);
+      emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/false);
       return;
     }
     auto ifFull = scf::IfOp::create(b, loc, visibility.mustBeVisible,
                                     /*withElseRegion=*/true);
     b.setInsertionPoint(ifFull.thenBlock()->getTerminator());
-    emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/false);
+    emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/false);
     b.setInsertionPoint(ifFull.elseBlock()->getTerminator());
-    emitKeyTile(bi, hi, hk, i0, rows, j0, cols, /*applyMask=*/true);
+    emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/true);
   });
 
   // out[b, h, i0 + r, :] = acc[r, :] normalized; lse = m + log l.
@@ -547,6 +736,24 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
         b, loc, MemRefType::get(lseType.getShape(), lseType.getElementType()),
         lseDyn);
   }
+
+  // The packed keys: allocated here, freed by the deallocation pipeline
+  // after their last use, like `out`.
+  Value kvHeads = dimOf(key, 1);
+  Value numKeyTiles = arith::CeilDivUIOp::create(b, loc, numK, cIdx(tk));
+  {
+    SmallVector<Value> packedDyn;
+    SmallVector<int64_t> packedShape;
+    for (Value size : {batch, kvHeads, numKeyTiles, dqk, cIdx(tk)}) {
+      std::optional<int64_t> c = getConstantIntValue(size);
+      packedShape.push_back(c ? *c : ShapedType::kDynamic);
+      if (!c)
+        packedDyn.push_back(size);
+    }
+    keyPacked = memref::AllocOp::create(
+        b, loc, MemRefType::get(packedShape, elemType), packedDyn);
+  }
+  emitKeyPacking(batch, kvHeads, numKeyTiles);
 
   Value numQueryTiles = arith::CeilDivUIOp::create(b, loc, numQ, cIdx(tq));
   SmallVector<OpFoldResult> ubs = {batch, heads, numQueryTiles};

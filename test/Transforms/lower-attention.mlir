@@ -4,10 +4,15 @@
 // Causal attention: one task per (b, h, query tile); for each key tile the
 // mask is evaluated on the tile's bounds. The tile is visited only when
 // some key may be visible (j0 <= last query), and the mask is skipped when
-// every key is (last key <= first query).
+// every key is (last key <= first query). The keys are packed once, each
+// 64-key tile transposed, before the tasks; the softmax runs on vectors of
+// 16 keys, with the mask cloned on vector<16xindex>.
 // CHECK-LABEL: func.func @causal
 //       CHECK:   bufferization.to_buffer %{{.*}} read_only
 //       CHECK:   %[[OUT:.*]] = memref.alloc
+//       CHECK:   %[[PACKED:.*]] = memref.alloc({{.*}}) : memref<?x8x?x64x64xf32>
+//       CHECK:   scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in
+//       CHECK:     memref.store %{{.*}}, %[[PACKED]]
 //       CHECK:   scf.forall (%[[B:.*]], %[[H:.*]], %[[QT:.*]]) in
 //       CHECK:     memref.alloca_scope
 //       CHECK:       %[[I0:.*]] = arith.muli %[[QT]], %c32
@@ -19,11 +24,15 @@
 //       CHECK:         %[[MAY:.*]] = arith.cmpi sle, %[[J0]], %[[IHI:.*]] : index
 //       CHECK:         scf.if %[[MAY]] {
 //       CHECK:           scf.if %[[FULL]] {
-//   CHECK-NOT:             arith.cmpi sle, %{{.*}}, %{{.*}} : index
-//       CHECK:             arith.mulf %{{.*}} fastmath<reassoc,contract>
+//       CHECK:             vector.load %[[PACKED]][%[[B]], %{{.*}}, %[[KT]], %{{.*}}, %c0{{.*}}]
+//       CHECK:             vector.fma
+//   CHECK-NOT:             arith.cmpi sle
+//       CHECK:             vector.reduction <maxnumf>
+//       CHECK:             vector.reduction <add>
 //       CHECK:           } else {
-//       CHECK:             arith.cmpi sle
-//       CHECK:             arith.select
+//       CHECK:             arith.cmpi sle, %{{.*}}, %{{.*}} : vector<16xindex>
+//       CHECK:             arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+//       CHECK:             vector.reduction <maxnumf>
 //       CHECK:   bufferization.to_tensor %[[OUT]] restrict writable
 // TILES-LABEL: func.func @causal
 //       TILES:   arith.muli %{{.*}}, %c16
@@ -42,6 +51,7 @@ func.func @causal(%q: tensor<?x8x?x64xf32>, %k: tensor<?x8x?x64xf32>,
 // A sliding window, i - j < W: the subtraction's interval is
 // [i0 - jhi, ihi - j0], so tiles entirely left of the window are skipped.
 // CHECK-LABEL: func.func @window
+//       CHECK:   memref.alloca_scope
 //       CHECK:     %[[J0:.*]] = arith.muli %{{.*}}, %c64{{.*}} : index
 //       CHECK:     %[[JHI:.*]] = arith.subi %{{.*}}, %c1{{.*}} : index
 //  CHECK-NEXT:     %[[LO:.*]] = arith.subi %[[I0:.*]], %[[JHI]] : index
@@ -70,14 +80,17 @@ func.func @window(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
 }
 
 // A data-dependent mask (document ids) gives no bounds: every tile is
-// partial, and the mask is evaluated per element.
+// partial, and the mask is evaluated per element, one key at a time: a
+// tensor.extract at j has no vector form.
 // CHECK-LABEL: func.func @documents
 //       CHECK:   %[[FALSE:.*]] = arith.constant false
 //       CHECK:   %[[TRUE:.*]] = arith.constant true
 //       CHECK:   scf.if %[[TRUE]] {
 //       CHECK:     scf.if %[[FALSE]] {
 //       CHECK:     } else {
+//   CHECK-NOT:       vector.reduction
 //       CHECK:       tensor.extract
+//       CHECK:       arith.maxnumf %{{.*}} : f32
 func.func @documents(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
                      %v: tensor<1x1x?x16xf32>, %seg: tensor<?xi32>) -> tensor<1x1x?x16xf32> {
   %o = attn.attention softmax ins(%q, %k, %v : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>) -> tensor<1x1x?x16xf32>
@@ -89,4 +102,31 @@ func.func @documents(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
     attn.yield %m : i1
   }
   return %o : tensor<1x1x?x16xf32>
+}
+
+// ALiBi: the score region reads a slope at h (uniform: one scalar
+// tensor.extract, broadcast) and computes with j - i on vectors of keys.
+// CHECK-LABEL: func.func @alibi
+//       CHECK:   scf.forall
+//       CHECK:       %[[SLOPE:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<8xf32>
+//   CHECK-NOT:       tensor.extract
+//       CHECK:       arith.subi %{{.*}}, %{{.*}} : vector<16xindex>
+//       CHECK:       arith.index_cast %{{.*}} : vector<16xindex> to vector<16xi64>
+//       CHECK:       arith.sitofp %{{.*}} : vector<16xi64> to vector<16xf32>
+//       CHECK:       %[[SPLAT:.*]] = vector.broadcast %[[SLOPE]] : f32 to vector<16xf32>
+//       CHECK:       arith.mulf %[[SPLAT]], %{{.*}} : vector<16xf32>
+func.func @alibi(%q: tensor<1x8x?x64xf32>, %k: tensor<1x8x?x64xf32>,
+                 %v: tensor<1x8x?x64xf32>, %slopes: tensor<8xf32>) -> tensor<1x8x?x64xf32> {
+  %o = attn.attention softmax ins(%q, %k, %v : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>) -> tensor<1x8x?x64xf32>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %slope = tensor.extract %slopes[%h] : tensor<8xf32>
+    %d = arith.subi %j, %i : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %bias = arith.mulf %slope, %df : f32
+    %r = arith.addf %s, %bias : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<1x8x?x64xf32>
 }

@@ -17,8 +17,13 @@
 #include "attnc/Target/CPU/ObjectEmitter.h"
 #include "attnc/Target/CPU/Pipeline.h"
 #include "attnc/Transforms/Passes.h"
+#include "attnc/Transforms/StepEntry.h"
+
+#include "dialects/Attn/AttnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
@@ -62,8 +67,9 @@ static ElemType elemTypeOf(mlir::Type type) {
   return ElemType::I64;
 }
 
-int attnc::driver::getEntryInputs(const Decl *entry, mlir::ModuleOp ir,
-                                  std::vector<EntryTensor> &inputs) {
+/// The inputs of the fn or arch itself.
+static int getDeclInputs(const Decl *entry, mlir::ModuleOp ir,
+                         std::vector<EntryTensor> &inputs) {
   auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
   if (!func)
     return inputError("internal error: no func.func @" + entry->getName());
@@ -109,8 +115,9 @@ int attnc::driver::getEntryInputs(const Decl *entry, mlir::ModuleOp ir,
   return kExitSuccess;
 }
 
-std::vector<std::string> attnc::driver::getResultNames(const Decl *entry,
-                                                       size_t numResults) {
+/// The result names of the fn or arch itself (see getResultNames).
+static std::vector<std::string> getDeclResultNames(const Decl *entry,
+                                                   size_t numResults) {
   std::vector<std::string> names(numResults);
   if (llvm::isa<ArchDecl>(entry)) {
     if (numResults == 1)
@@ -143,11 +150,34 @@ std::vector<std::string> attnc::driver::getResultNames(const Decl *entry,
   return names;
 }
 
-int attnc::driver::getEntrySignature(const Decl *entry, mlir::ModuleOp ir,
+int attnc::driver::getEntryInputs(const EntryPoint &entry, mlir::ModuleOp ir,
+                                  std::vector<EntryTensor> &inputs) {
+  if (int rc = getDeclInputs(entry.decl, ir, inputs))
+    return rc;
+  if (entry.isStep())
+    for (const EntryTensor &state : *entry.states)
+      inputs.push_back({state.name + "_in", state.type});
+  return kExitSuccess;
+}
+
+std::vector<std::string> attnc::driver::getResultNames(const EntryPoint &point,
+                                                       size_t numResults) {
+  size_t numStates = point.isStep() ? point.states->size() : 0;
+  if (numStates > numResults)
+    numStates = numResults;
+  std::vector<std::string> names =
+      getDeclResultNames(point.decl, numResults - numStates);
+  for (size_t i = 0; i < numStates; ++i)
+    names.push_back((*point.states)[i].name + "_out");
+  return names;
+}
+
+int attnc::driver::getEntrySignature(const EntryPoint &point, mlir::ModuleOp ir,
                                      cpu::EntrySignature &signature) {
-  signature.name = entry->getName();
+  const Decl *entry = point.decl;
+  signature.name = point.getName();
   std::vector<EntryTensor> inputs;
-  if (int rc = getEntryInputs(entry, ir, inputs))
+  if (int rc = getEntryInputs(point, ir, inputs))
     return rc;
   llvm::StringSet<> seenSizes, names;
   for (const EntryTensor &t : inputs) {
@@ -165,7 +195,10 @@ int attnc::driver::getEntrySignature(const Decl *entry, mlir::ModuleOp ir,
   else if (const auto *arch = llvm::dyn_cast<ArchDecl>(entry);
            arch && arch->checkedResult)
     results = {*arch->checkedResult};
-  std::vector<std::string> resultNames = getResultNames(entry, results.size());
+  if (point.isStep())
+    for (const EntryTensor &state : *point.states)
+      results.push_back(state.type);
+  std::vector<std::string> resultNames = getResultNames(point, results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].isTensor())
       return inputError("not supported yet: compiling '" + entry->getName() +
@@ -180,6 +213,219 @@ int attnc::driver::getEntrySignature(const Decl *entry, mlir::ModuleOp ir,
         {name, results[i].getElemType(), results[i].getShape()});
   }
   return kExitSuccess;
+}
+
+//===----------------------------------------------------------------------===//
+// Step entries
+//===----------------------------------------------------------------------===//
+
+std::string EntryPoint::getName() const {
+  return isStep() ? mlir::attnc::getStepEntryName(decl->getName())
+                  : decl->getName();
+}
+
+/// The scans at the top level of @NAME, in order.
+static std::vector<mlir::attnc::attn::ScanOp>
+getTopLevelScans(mlir::func::FuncOp func) {
+  std::vector<mlir::attnc::attn::ScanOp> scans;
+  if (func && !func.isDeclaration())
+    for (mlir::Operation &op : func.getBody().front())
+      if (auto scan = mlir::dyn_cast<mlir::attnc::attn::ScanOp>(op))
+        scans.push_back(scan);
+  return scans;
+}
+
+bool attnc::driver::hasRecurrence(const Decl *entry, mlir::ModuleOp ir) {
+  return !getTopLevelScans(
+              ir.lookupSymbol<mlir::func::FuncOp>(entry->getName()))
+              .empty();
+}
+
+static void collectScans(const Expr *e, std::vector<const ScanExpr *> &scans);
+
+static void collectScans(const Stmt &stmt,
+                         std::vector<const ScanExpr *> &scans) {
+  if (const auto *def = llvm::dyn_cast<IndexedDefStmt>(&stmt))
+    collectScans(def->value.get(), scans);
+  else if (const auto *let = llvm::dyn_cast<LetStmt>(&stmt))
+    collectScans(let->value.get(), scans);
+  else if (const auto *ret = llvm::dyn_cast<ReturnStmt>(&stmt))
+    for (const ExprPtr &value : ret->values)
+      collectScans(value.get(), scans);
+}
+
+/// The scans of an expression, outermost first.
+static void collectScans(const Expr *e, std::vector<const ScanExpr *> &scans) {
+  if (!e)
+    return;
+  auto visit = [&](const Expr *child) { collectScans(child, scans); };
+  if (const auto *scan = llvm::dyn_cast<ScanExpr>(e)) {
+    scans.push_back(scan);
+    for (const StmtPtr &stmt : scan->body)
+      collectScans(*stmt, scans);
+  } else if (const auto *sub = llvm::dyn_cast<SubscriptExpr>(e)) {
+    visit(sub->base.get());
+    for (const ExprPtr &index : sub->indices)
+      visit(index.get());
+  } else if (const auto *member = llvm::dyn_cast<MemberExpr>(e)) {
+    visit(member->base.get());
+  } else if (const auto *unary = llvm::dyn_cast<UnaryExpr>(e)) {
+    visit(unary->operand.get());
+  } else if (const auto *binary = llvm::dyn_cast<BinaryExpr>(e)) {
+    visit(binary->lhs.get());
+    visit(binary->rhs.get());
+  } else if (const auto *call = llvm::dyn_cast<CallExpr>(e)) {
+    for (const ExprPtr &arg : call->args)
+      visit(arg.get());
+  }
+}
+
+/// The names of the states of `scan`, flattened as MLIRGen flattens them: a
+/// group state `W` is `W.W1`, `W.W2`, ...
+static std::vector<std::string> getStateNames(const ScanExpr &scan) {
+  std::vector<std::string> names;
+  std::function<void(const std::string &, const ValueType &)> add =
+      [&](const std::string &name, const ValueType &type) {
+        if (type.isTensor()) {
+          names.push_back(name);
+          return;
+        }
+        for (const auto &[member, memberType] : type.getMembers())
+          add(name + "." + member, memberType);
+      };
+  for (const StmtPtr &stmt : scan.body)
+    if (const auto *state = llvm::dyn_cast<StateDeclStmt>(stmt.get())) {
+      if (state->checkedType)
+        add(state->name, *state->checkedType);
+      else
+        names.push_back(state->name);
+    }
+  return names;
+}
+
+/// The extent `size` (an operand of @NAME's top level) as a polynomial of
+/// the entry's size symbols: a constant or an extent of an input.
+static std::optional<DimExpr>
+getSizeExpr(mlir::Value size, mlir::func::FuncOp func,
+            const std::vector<EntryTensor> &inputs) {
+  if (std::optional<int64_t> c = mlir::getConstantIntValue(size))
+    return DimExpr::constant(*c);
+  auto dim = size.getDefiningOp<mlir::tensor::DimOp>();
+  if (!dim)
+    return std::nullopt;
+  auto arg = mlir::dyn_cast<mlir::BlockArgument>(dim.getSource());
+  std::optional<int64_t> index = dim.getConstantIndex();
+  if (!arg || arg.getOwner() != &func.getBody().front() || !index ||
+      arg.getArgNumber() >= inputs.size())
+    return std::nullopt;
+  const std::vector<DimExpr> &shape =
+      inputs[arg.getArgNumber()].type.getShape();
+  if (*index < 0 || static_cast<size_t>(*index) >= shape.size())
+    return std::nullopt;
+  return shape[*index];
+}
+
+std::optional<EntryPoint> attnc::driver::addStepEntry(const Decl *entry,
+                                                      mlir::ModuleOp ir,
+                                                      std::string &reason) {
+  std::string what =
+      "not supported yet: a step entry for '" + entry->getName() + "'";
+  auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
+  std::vector<mlir::attnc::attn::ScanOp> scans = getTopLevelScans(func);
+  if (scans.empty()) {
+    reason = what + ", which has no scan at its top level";
+    return std::nullopt;
+  }
+  // getDeclInputs reports its (internal) errors itself.
+  std::vector<EntryTensor> inputs;
+  if (getDeclInputs(entry, ir, inputs)) {
+    reason = "internal error: no inputs for '" + entry->getName() + "'";
+    return std::nullopt;
+  }
+
+  // The time symbol: the length of the first scan, a size of the inputs;
+  // each input's time axis is where it has that symbol alone.
+  std::optional<DimExpr> length =
+      getSizeExpr(scans.front().getLength(), func, inputs);
+  std::vector<std::string> symbols =
+      length ? length->getSymbols() : std::vector<std::string>();
+  if (!length || symbols.size() != 1 ||
+      !(*length == DimExpr::symbol(symbols.front()))) {
+    reason = what + ": its scan runs over " +
+             (length ? "'" + length->str() + "'" : std::string("a length")) +
+             ", not over a run-time size of its inputs";
+    return std::nullopt;
+  }
+  const std::string &time = symbols.front();
+  std::vector<int64_t> axes;
+  for (const EntryTensor &input : inputs) {
+    int64_t axis = mlir::attnc::kNoTimeAxis;
+    for (auto [d, dim] : llvm::enumerate(input.type.getShape())) {
+      if (!llvm::is_contained(dim.getSymbols(), time))
+        continue;
+      axis = axis == mlir::attnc::kNoTimeAxis && dim == DimExpr::symbol(time)
+                 ? static_cast<int64_t>(d)
+                 : mlir::attnc::kMixedTimeAxis;
+    }
+    axes.push_back(axis);
+  }
+  // Arch weights and other arguments past the inputs do not run over time.
+  axes.resize(func.getNumArguments(), mlir::attnc::kNoTimeAxis);
+
+  // The state names, from the source scan at the same location.
+  std::vector<const ScanExpr *> sourceScans;
+  if (const auto *fn = llvm::dyn_cast<FnDecl>(entry))
+    for (const StmtPtr &stmt : fn->body)
+      collectScans(*stmt, sourceScans);
+  EntryPoint point(entry);
+  point.states.emplace();
+  llvm::StringSet<> used;
+  for (auto [s, scan] : llvm::enumerate(scans)) {
+    std::vector<std::string> names;
+    if (auto loc = mlir::dyn_cast<mlir::FileLineColLoc>(scan.getLoc()))
+      for (const ScanExpr *source : sourceScans)
+        if (source->getLoc().line == loc.getLine() &&
+            source->getLoc().col == loc.getColumn())
+          names = getStateNames(*source);
+    if (names.size() != scan.getNumStates()) {
+      names.clear();
+      for (unsigned i = 0; i < scan.getNumStates(); ++i)
+        names.push_back("state" + std::to_string(i));
+    }
+    std::vector<DimExpr> batch;
+    for (mlir::Value size : scan.getBatchSizes()) {
+      std::optional<DimExpr> extent = getSizeExpr(size, func, inputs);
+      if (!extent) {
+        reason = what + ": a batch extent of its scan is not a size of its "
+                        "inputs";
+        return std::nullopt;
+      }
+      batch.push_back(*extent);
+    }
+    for (auto [i, final] : llvm::enumerate(scan.getFinals())) {
+      auto type = mlir::cast<mlir::RankedTensorType>(final.getType());
+      std::vector<DimExpr> shape = batch;
+      for (int64_t extent : type.getShape().drop_front(batch.size())) {
+        if (mlir::ShapedType::isDynamic(extent)) {
+          reason =
+              what + ": the state '" + names[i] + "' has a run-time extent";
+          return std::nullopt;
+        }
+        shape.push_back(DimExpr::constant(extent));
+      }
+      // Two scans with a state of one name: the later ones are numbered.
+      std::string name = names[i];
+      if (!used.insert(name).second)
+        name += "_" + std::to_string(s);
+      used.insert(name);
+      point.states->push_back(
+          {name, ValueType::tensor(elemTypeOf(type.getElementType()), shape)});
+    }
+  }
+
+  if (mlir::failed(mlir::attnc::createStepEntry(func, axes, reason)))
+    return std::nullopt;
+  return point;
 }
 
 int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,

@@ -110,7 +110,11 @@ COMMANDS:
                 the CPU into the shared library libNAME.so, and write its C
                 header NAME.h next to it: one function per entry taking
                 pointers to dense row-major tensors and the run-time sizes,
-                and a packed form. See the header's comments.
+                and a packed form. See the header's comments. An entry NAME
+                whose scans can resume also gets NAME_step: NAME's inputs
+                plus each scan state S as S_in, NAME's outputs plus the
+                final states as S_out (one call per token decodes); a note
+                says why an entry with a scan has none.
   bench         Compile one entry (as 'run --backend=cpu'), run it once to
                 warm up, then R times on seeded inputs, and print the median
                 and minimum time and the peak RSS (--json: one JSON object).
@@ -170,7 +174,9 @@ OPTIONS:
   --json        (bench) Print one JSON object per entry.
   --entry NAME  (run) The fn or arch to run. Without it, every fn and arch
                 of FILE runs, in order, and each result is named
-                ENTRY.NAME; --input then needs --entry.
+                ENTRY.NAME; --input then needs --entry. NAME_step runs the
+                step entry of NAME (see build); an error says why when
+                NAME has none.
   --input NAME=FILE.npy
                 (run) The value of the parameter NAME (for an arch's weights,
                 its attn.param path, as 'emit --emit=mlir' prints it). FILE is

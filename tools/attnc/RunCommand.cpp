@@ -7,7 +7,8 @@
 ///
 /// \file
 /// `attnc run`: binds sizes, reads or draws the inputs, runs an entry on the
-/// float64 interpreter and writes its results as .npy files.
+/// float64 interpreter and writes its results as .npy files. `--entry
+/// NAME_step` adds and runs NAME's step entry (addStepEntry, CPUBackend.h).
 ///
 //===----------------------------------------------------------------------===//
 
@@ -480,17 +481,17 @@ static int writeResult(const std::string &path, const interp::Tensor &t) {
   return kExitSuccess;
 }
 
-/// Runs `entry` of `ir` on the interpreter, attn.grad expanded first.
-static int runOnInterp(mlir::ModuleOp ir, const Decl *entry,
+/// Runs the entry `name` of `ir` on the interpreter, attn.grad expanded
+/// first.
+static int runOnInterp(mlir::ModuleOp ir, const std::string &name,
                        const std::vector<interp::Tensor> &args,
                        std::vector<interp::Tensor> &results) {
   if (int rc = differentiate(ir))
     return rc;
   // The pass may have replaced the function.
-  auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
+  auto func = ir.lookupSymbol<mlir::func::FuncOp>(name);
   if (!func)
-    return inputError("internal error: attn-differentiate removed @" +
-                      entry->getName());
+    return inputError("internal error: attn-differentiate removed @" + name);
   mlir::FailureOr<std::vector<interp::Tensor>> out = interp::run(func, args);
   if (mlir::failed(out))
     return kExitInputError;
@@ -519,7 +520,8 @@ static npy::DType cDTypeOf(ElemType elem) {
 
 /// Compiles `entry` into a temporary library, calls it on `args` and reads
 /// its outputs back (`bench`: times it instead).
-static int runOnCPU(const Invocation &inv, const Decl *entry, mlir::ModuleOp ir,
+static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
+                    mlir::ModuleOp ir,
                     const std::map<std::string, int64_t> &sizes,
                     const std::vector<interp::Tensor> &args,
                     std::vector<interp::Tensor> &results) {
@@ -681,9 +683,11 @@ static double printComparison(llvm::raw_ostream &os, llvm::StringRef name,
   return rel;
 }
 
-/// Runs one entry; `prefix` names its outputs when several entries run.
+/// Runs one entry (`step`: its step entry NAME_step); `prefix` names its
+/// outputs when several entries run.
 static int runEntry(const Invocation &inv, const Module &module,
-                    const Decl *entry, llvm::StringRef prefix) {
+                    const Decl *entry, llvm::StringRef prefix,
+                    bool step = false) {
   std::vector<std::string> constants = getOverridableConstants(module);
 
   return withMLIR(module, [&](mlir::ModuleOp ir) -> int {
@@ -691,24 +695,34 @@ static int runEntry(const Invocation &inv, const Module &module,
     if (!func)
       return inputError("internal error: no func.func @" + entry->getName() +
                         " in the IR of " + inv.files.front());
+    EntryPoint point(entry);
+    if (step) {
+      std::string reason;
+      std::optional<EntryPoint> stepPoint = addStepEntry(entry, ir, reason);
+      if (!stepPoint)
+        return inputError("--entry " + entry->getName() + "_step: " + reason);
+      point = std::move(*stepPoint);
+    }
+    std::string name = point.getName();
 
-    // The func's arguments: the source parameters, then an arch's weights.
+    // The func's arguments: the source parameters, then an arch's weights
+    // (then a step entry's states).
     std::vector<EntryTensor> tensors;
-    if (int rc = getEntryInputs(entry, ir, tensors))
+    if (int rc = getEntryInputs(point, ir, tensors))
       return rc;
     std::vector<RunParam> params;
     for (EntryTensor &t : tensors)
       params.push_back({t.name, t.type, {}, {}, {}});
 
-    for (const auto &[name, file] : inv.inputs) {
+    for (const auto &[inputName, file] : inv.inputs) {
       auto it = llvm::find_if(
-          params, [&](const RunParam &p) { return p.name == name; });
+          params, [&](const RunParam &p) { return p.name == inputName; });
       if (it == params.end()) {
         std::vector<std::string> names;
         for (const RunParam &param : params)
           names.push_back(param.name);
-        return usageError("--input " + name + ": '" + entry->getName() +
-                          "' has no parameter named '" + name +
+        return usageError("--input " + inputName + ": '" + point.getName() +
+                          "' has no parameter named '" + inputName +
                           "' (parameters: " + joinQuoted(names) + ")");
       }
       it->file = file;
@@ -725,15 +739,15 @@ static int runEntry(const Invocation &inv, const Module &module,
         inv.backend == std::string("cpu")) {
       // The interpreter runs on the IR as MLIRGen left it.
       mlir::OwningOpRef<mlir::ModuleOp> original = ir.clone();
-      if (int rc = runOnCPU(inv, entry, ir, sizes, args, results))
+      if (int rc = runOnCPU(inv, point, ir, sizes, args, results))
         return rc;
       if (inv.command == Invocation::Command::Bench)
         return kExitSuccess;
       if (inv.compare) {
         std::vector<interp::Tensor> expected;
-        if (int rc = runOnInterp(*original, entry, args, expected))
+        if (int rc = runOnInterp(*original, name, args, expected))
           return rc;
-        std::vector<std::string> names = getResultNames(entry, results.size());
+        std::vector<std::string> names = getResultNames(point, results.size());
         double worst = 0;
         for (size_t i = 0; i < results.size(); ++i)
           worst = std::max(
@@ -744,28 +758,27 @@ static int runEntry(const Invocation &inv, const Module &module,
                               results[i], expected[i]));
         llvm::outs().flush();
         if (inv.tolerance && !(worst <= *inv.tolerance))
-          return inputError("'" + entry->getName() +
-                            "' differs from the interpreter by a relative " +
-                            llvm::formatv("{0:e3}", worst).str() +
-                            ", above --tolerance " +
-                            llvm::formatv("{0:e3}", *inv.tolerance).str());
+          return inputError(
+              "'" + name + "' differs from the interpreter by a relative " +
+              llvm::formatv("{0:e3}", worst).str() + ", above --tolerance " +
+              llvm::formatv("{0:e3}", *inv.tolerance).str());
       }
-    } else if (int rc = runOnInterp(ir, entry, args, results)) {
+    } else if (int rc = runOnInterp(ir, name, args, results)) {
       return rc;
     }
 
     if (std::error_code ec = llvm::sys::fs::create_directories(inv.outputDir))
       return inputError("cannot create the output directory '" + inv.outputDir +
                         "': " + ec.message());
-    std::vector<std::string> names = getResultNames(entry, results.size());
+    std::vector<std::string> names = getResultNames(point, results.size());
     for (size_t i = 0; i < results.size(); ++i) {
-      std::string name =
+      std::string file =
           prefix.empty() ? names[i] : (prefix + "." + names[i]).str();
       llvm::SmallString<256> path(inv.outputDir);
-      llvm::sys::path::append(path, name + ".npy");
+      llvm::sys::path::append(path, file + ".npy");
       if (int rc = writeResult(std::string(path), results[i]))
         return rc;
-      printSummary(llvm::outs(), name, results[i]);
+      printSummary(llvm::outs(), file, results[i]);
     }
     llvm::outs().flush();
     return kExitSuccess;
@@ -778,7 +791,8 @@ int attnc::driver::runRun(const Invocation &inv) {
     return rc;
   const Module &module = *inputs.front().module;
 
-  // The entry: --entry NAME, else every fn and arch of FILE, in order.
+  // The entry: --entry NAME (NAME_step: the step entry of NAME), else
+  // every fn and arch of FILE, in order.
   std::vector<const Decl *> entries = getEntries(module);
   std::vector<std::string> entryNames;
   for (const Decl *decl : entries)
@@ -789,6 +803,10 @@ int attnc::driver::runRun(const Invocation &inv) {
       if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
           decl->getName() == *inv.entry)
         entry = decl.get();
+    if (!entry && llvm::StringRef(*inv.entry).ends_with("_step"))
+      for (const Decl *decl : entries)
+        if (decl->getName() + "_step" == *inv.entry)
+          return runEntry(inv, module, decl, "", /*step=*/true);
     if (!entry)
       return usageError("--entry " + *inv.entry + ": no fn or arch named '" +
                         *inv.entry + "' in " + inv.files.front() +

@@ -97,6 +97,66 @@ def AttnDifferentiatePass : Pass<"attn-differentiate"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnOutlineKernelsPass : Pass<"attn-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Outline kernel ops into private functions, one per distinct kernel";
+  let description = [{
+    Moves every kernel op of a `func.func` into a private function
+    `@attnc.kernel.<op>` and replaces it by a `func.call` with `no_inline`.
+    Kernels are `attn.attention` and linalg ops on tensors with a loop nest
+    worth compiling on its own: named contractions (matmul, batch_matmul,
+    matvec, ...), `linalg.generic` with a computing body, `linalg.softmax`,
+    `linalg.reduce` and `linalg.transpose`. `linalg.fill`, `linalg.copy`,
+    `linalg.broadcast` and generics whose body only yields are left in
+    place. Kernels are looked for in function bodies and `scf` regions, not
+    inside other ops' regions (`attn.scan` steps, linalg bodies).
+
+    The op's operands become the function's arguments. Values its regions
+    read from above (a score region's slopes, a generic's scalar) are
+    cloned into the function when they are constants and become extra
+    arguments otherwise.
+
+    Ops that are the same kernel share one function: same op, attributes,
+    properties, operand and result types, and structurally equal regions,
+    where values defined inside the regions must correspond one to one
+    (`cmpi sge, %i, %j` and `cmpi sge, %j, %i` differ), constants read
+    from above must be equal and other values read from above must be read
+    at the same places. The operands themselves only need equal types.
+
+    Example: two identical matmuls
+
+    ```mlir
+    %0 = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x4xf32>)
+                       outs(%c : tensor<4x4xf32>) -> tensor<4x4xf32>
+    %1 = linalg.matmul ins(%0, %b : tensor<4x4xf32>, tensor<8x4xf32>) ...
+    ```
+
+    become calls of one function:
+
+    ```mlir
+    func.func private @attnc.kernel.matmul(%arg0: tensor<4x8xf32>, ...)
+    %0 = func.call @attnc.kernel.matmul(%a, %b, %c) {no_inline} : ...
+    ```
+  }];
+  let options = [
+    Option<"minUses", "min-uses", "unsigned", /*default=*/"1",
+           "Outline a kernel only when at least this many ops share it">,
+    Option<"llvmNoInline", "llvm-noinline", "bool", /*default=*/"true",
+           "Mark functions shared by several ops `noinline` for LLVM too "
+           "(the `passthrough` attribute), so that LLVM's inliner does not "
+           "undo the deduplication">,
+    Option<"outlineCaptures", "outline-captures", "bool", /*default=*/"false",
+           "Also outline kernels whose regions read values defined above "
+           "them other than constants (as extra arguments). Off by default: "
+           "r06's routing attention, whose mask reads the cluster ids, "
+           "computed wrong results outlined this way; not understood yet">,
+  ];
+  let statistics = [
+    Statistic<"numOutlined", "num-outlined", "Kernel ops replaced by calls">,
+    Statistic<"numFunctions", "num-functions", "Kernel functions created">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def AttnLowerAttentionPass : Pass<"attn-lower-attention", "::mlir::func::FuncOp"> {
   let summary = "Lower attn.attention to tiled online-softmax loops";
   let description = [{
@@ -169,6 +229,38 @@ def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def AttnAddStepEntriesPass : Pass<"attn-add-step-entries", "::mlir::ModuleOp"> {
+  let summary = "Add NAME_step, which resumes the scans of NAME from given states";
+  let description = [{
+    For every public function `@NAME` with `attn.scan` ops at its top level,
+    adds `@NAME_step`: the same arguments plus one per state of each scan
+    (`[batch..., state...]`, in the order of the scans and their states),
+    the same results plus the scans' final states. Each scan's init region
+    becomes a read of its state arguments at the batch indices:
+
+    ```mlir
+    init {
+    ^bb0(%b: index, %h: index):
+      %s = tensor.extract_slice %S_in[%b, %h, 0, 0] [1, 1, 64, 64] [1, 1, 1, 1]
+          : tensor<?x8x64x64xf32> to tensor<64x64xf32>
+      attn.yield %s : tensor<64x64xf32>
+    }
+    ```
+
+    Run over N1 tokens and then, from the returned states, over N2 more,
+    `@NAME_step` gives what one run over N1 + N2 tokens gives; with one
+    token it is a decode step. A function that cannot resume that way gets
+    no step entry and a remark saying why: a chunked scan (`chunk > 1`), a
+    scan body that computes with its time index `t` or with the sequence
+    length, or an op outside the scans that reads a tensor over time
+    (`attn.conv1d`, `attn.attention`, a reduction over time, ...). The time
+    axis of each argument is inferred from the scans: the dimension their
+    length is taken from and the positions at which their bodies read it
+    with `t` (`attnc build` passes the axes from the source types instead).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 #endif // ATTNC_TRANSFORMS_PASSES_TD

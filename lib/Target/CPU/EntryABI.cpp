@@ -50,6 +50,17 @@ const char *mlir::attnc::cpu::getCType(ElemType elem) {
   return "void";
 }
 
+MemRefType mlir::attnc::cpu::getEntryMemRefType(RankedTensorType type,
+                                                Attribute memorySpace) {
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  if (!strides.empty())
+    strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(type.getShape(), type.getElementType(), layout,
+                         memorySpace);
+}
+
 //===----------------------------------------------------------------------===//
 // Destination passing
 //===----------------------------------------------------------------------===//
@@ -68,8 +79,7 @@ mlir::attnc::cpu::addDestinationPassingEntry(ModuleOp module,
            << entry.outputs.size() << " outputs";
   auto memrefOf = [](Type t) -> MemRefType {
     auto tensor = dyn_cast<RankedTensorType>(t);
-    return tensor ? MemRefType::get(tensor.getShape(), tensor.getElementType())
-                  : MemRefType();
+    return tensor ? getEntryMemRefType(tensor) : MemRefType();
   };
   SmallVector<Type> argTypes;
   for (Type t : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
@@ -165,59 +175,76 @@ private:
 };
 } // namespace
 
-LogicalResult mlir::attnc::cpu::addCWrappers(ModuleOp module,
-                                             const EntrySignature &entry) {
+/// The error codes of the C functions.
+enum : int32_t { kOk = 0, kBadSize = 1, kBadStride = 2 };
+
+/// Adds `int32_t NAME(T *tensors..., int64_t sizes...)` (dense) or, when
+/// `strided`, `int32_t NAME_strided(T *tensor, const int64_t *strides, ...,
+/// int64_t sizes...)`: checks the sizes (and strides), computes each
+/// descriptor and calls `impl`.
+static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
+                                              LLVM::LLVMFuncOp impl,
+                                              const EntrySignature &entry,
+                                              bool strided) {
   MLIRContext *ctx = module.getContext();
-  auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(implName(entry));
-  if (!impl)
-    return module.emitError("no lowered @") << implName(entry);
   Location loc = impl.getLoc();
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   Type i64 = IntegerType::get(ctx, 64);
   Type i32 = IntegerType::get(ctx, 32);
-  size_t numTensors = entry.inputs.size() + entry.outputs.size();
-
-  // int32_t NAME(T *tensors..., int64_t sizes...)
-  SmallVector<Type> params(numTensors, ptr);
-  params.append(entry.sizes.size(), i64);
-  OpBuilder b(ctx);
-  b.setInsertionPointToEnd(module.getBody());
-  auto wrapper = LLVM::LLVMFuncOp::create(
-      b, loc, entry.name, LLVM::LLVMFunctionType::get(i32, params));
-  Block *body = wrapper.addEntryBlock(b);
-  Block *bad = b.createBlock(&wrapper.getBody());
-  Block *good = b.createBlock(&wrapper.getBody());
-  ValueRange sizes = body->getArguments().drop_front(numTensors);
-
-  b.setInsertionPointToStart(bad);
-  LLVM::ReturnOp::create(
-      b, loc,
-      LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(1))
-          .getResult());
-
-  // A negative size is an error code, before anything is touched.
-  b.setInsertionPointToStart(body);
-  Value zero64 = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(0));
-  Value anyNegative =
-      LLVM::ConstantOp::create(b, loc, b.getI1Type(), b.getBoolAttr(false));
-  for (Value size : sizes)
-    anyNegative = LLVM::OrOp::create(
-        b, loc, anyNegative,
-        LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, size, zero64));
-  LLVM::CondBrOp::create(b, loc, anyNegative, bad, good);
-
-  // The expanded descriptors: allocated, aligned, offset, sizes, strides.
-  b.setInsertionPointToStart(good);
-  ExtentEmitter extents(b, loc, entry, sizes);
-  SmallVector<Value> args;
+  Type i1 = IntegerType::get(ctx, 1);
   std::vector<const ABITensor *> tensors;
   for (const ABITensor &t : entry.inputs)
     tensors.push_back(&t);
   for (const ABITensor &t : entry.outputs)
     tensors.push_back(&t);
-  for (size_t k = 0; k < tensors.size(); ++k) {
-    Value base = body->getArgument(k);
-    args.append({base, base, extents.constant(0)});
+  size_t numTensors = tensors.size();
+  size_t perTensor = strided ? 2 : 1;
+
+  SmallVector<Type> params(numTensors * perTensor, ptr);
+  params.append(entry.sizes.size(), i64);
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto wrapper = LLVM::LLVMFuncOp::create(
+      b, loc, strided ? entry.name + "_strided" : entry.name,
+      LLVM::LLVMFunctionType::get(i32, params));
+  Block *body = wrapper.addEntryBlock(b);
+  Block *badSize = b.createBlock(&wrapper.getBody());
+  Block *good = b.createBlock(&wrapper.getBody());
+  ValueRange sizes = body->getArguments().drop_front(numTensors * perTensor);
+  auto i64Constant = [&](int64_t v) -> Value {
+    return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
+  };
+  auto returnCode = [&](int32_t code) {
+    LLVM::ReturnOp::create(
+        b, loc,
+        LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(code))
+            .getResult());
+  };
+
+  b.setInsertionPointToStart(badSize);
+  returnCode(kBadSize);
+
+  // A negative size is an error code, before anything is touched.
+  b.setInsertionPointToStart(body);
+  Value zero64 = i64Constant(0);
+  Value anyNegative =
+      LLVM::ConstantOp::create(b, loc, i1, b.getBoolAttr(false));
+  for (Value size : sizes)
+    anyNegative = LLVM::OrOp::create(
+        b, loc, anyNegative,
+        LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, size, zero64));
+  LLVM::CondBrOp::create(b, loc, anyNegative, badSize, good);
+
+  // The expanded descriptors: allocated, aligned, offset, sizes, strides.
+  b.setInsertionPointToStart(good);
+  ExtentEmitter extents(b, loc, entry, sizes);
+  Value one64 = extents.constant(1);
+  Value zero = extents.constant(0);
+  Value badStride = LLVM::ConstantOp::create(b, loc, i1, b.getBoolAttr(false));
+  SmallVector<Value> args;
+  for (size_t k = 0; k < numTensors; ++k) {
+    Value base = body->getArgument(k * perTensor);
+    args.append({base, base, zero});
     SmallVector<Value> dims;
     for (const DimExpr &dim : tensors[k]->shape) {
       std::string error;
@@ -227,11 +254,57 @@ LogicalResult mlir::attnc::cpu::addCWrappers(ModuleOp module,
                << entry.name << "': " << error;
       dims.push_back(v);
     }
-    SmallVector<Value> strides(dims.size());
-    Value stride = extents.constant(1);
-    for (size_t d = dims.size(); d-- > 0;) {
+    size_t rank = dims.size();
+    SmallVector<Value> strides(rank);
+    Value stride = one64;
+    for (size_t d = rank; d-- > 0;) {
       strides[d] = stride;
       stride = LLVM::MulOp::create(b, loc, stride, dims[d]);
+    }
+    if (strided && rank > 0) {
+      // The caller's strides, or the dense ones (stored in a stack array)
+      // for a null pointer.
+      Value given = body->getArgument(k * perTensor + 1);
+      Value dense = LLVM::AllocaOp::create(b, loc, ptr, i64,
+                                           extents.constant(int64_t(rank)));
+      for (size_t d = 0; d < rank; ++d) {
+        Value at = LLVM::GEPOp::create(b, loc, ptr, i64, dense,
+                                       ArrayRef<LLVM::GEPArg>{int32_t(d)});
+        LLVM::StoreOp::create(b, loc, strides[d], at);
+      }
+      Value null = LLVM::ZeroOp::create(b, loc, ptr);
+      Value isNull =
+          LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, given, null);
+      Value from = LLVM::SelectOp::create(b, loc, isNull, dense, given);
+      bool isOutput = k >= entry.inputs.size();
+      for (size_t d = 0; d < rank; ++d) {
+        Value at = LLVM::GEPOp::create(b, loc, ptr, i64, from,
+                                       ArrayRef<LLVM::GEPArg>{int32_t(d)});
+        Value s = LLVM::LoadOp::create(b, loc, i64, at);
+        // No negative strides; a unit innermost one; for an output, no zero
+        // stride where two indices would write one element.
+        Value wide = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::sgt,
+                                          dims[d], one64);
+        Value bad =
+            LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, s, zero);
+        if (d + 1 == rank)
+          bad = LLVM::OrOp::create(
+              b, loc, bad,
+              LLVM::AndOp::create(b, loc, wide,
+                                  LLVM::ICmpOp::create(b, loc,
+                                                       LLVM::ICmpPredicate::ne,
+                                                       s, one64)));
+        else if (isOutput)
+          bad = LLVM::OrOp::create(
+              b, loc, bad,
+              LLVM::AndOp::create(b, loc, wide,
+                                  LLVM::ICmpOp::create(b, loc,
+                                                       LLVM::ICmpPredicate::eq,
+                                                       s, zero)));
+        badStride = LLVM::OrOp::create(b, loc, badStride, bad);
+        // The layout's innermost stride is the static 1.
+        strides[d] = d + 1 == rank ? one64 : s;
+      }
     }
     args.append(dims.begin(), dims.end());
     args.append(strides.begin(), strides.end());
@@ -241,32 +314,69 @@ LogicalResult mlir::attnc::cpu::addCWrappers(ModuleOp module,
            << implName(entry) << " takes " << impl.getNumArguments()
            << " arguments, not the " << args.size()
            << " of its memref descriptors";
+  Block *call = good;
+  if (strided) {
+    Block *bad = b.createBlock(&wrapper.getBody());
+    returnCode(kBadStride);
+    call = b.createBlock(&wrapper.getBody());
+    b.setInsertionPointToEnd(good);
+    LLVM::CondBrOp::create(b, loc, badStride, bad, call);
+  }
+  b.setInsertionPointToEnd(call);
   LLVM::CallOp::create(b, loc, impl, args);
-  LLVM::ReturnOp::create(
-      b, loc,
-      LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(0))
-          .getResult());
+  returnCode(kOk);
+  return wrapper;
+}
 
-  // int32_t NAME_packed(void *const *tensors, const int64_t *sizes)
+/// Adds `int32_t NAME_packed(void *const *tensors, const int64_t *sizes)`
+/// or, for a strided `target`, `int32_t NAME_packed_strided(void *const
+/// *tensors, const int64_t *const *strides, const int64_t *sizes)`, which
+/// load the arguments of `target` from the arrays and call it.
+static void addPackedWrapper(ModuleOp module, LLVM::LLVMFuncOp target,
+                             const EntrySignature &entry, bool strided) {
+  MLIRContext *ctx = module.getContext();
+  Location loc = target.getLoc();
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = IntegerType::get(ctx, 64);
+  Type i32 = IntegerType::get(ctx, 32);
+  size_t numTensors = entry.inputs.size() + entry.outputs.size();
+  OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
-  auto packed =
-      LLVM::LLVMFuncOp::create(b, loc, entry.name + "_packed",
-                               LLVM::LLVMFunctionType::get(i32, {ptr, ptr}));
-  Block *packedBody = packed.addEntryBlock(b);
-  b.setInsertionPointToStart(packedBody);
+  SmallVector<Type> params(strided ? 3 : 2, ptr);
+  auto packed = LLVM::LLVMFuncOp::create(
+      b, loc, entry.name + (strided ? "_packed_strided" : "_packed"),
+      LLVM::LLVMFunctionType::get(i32, params));
+  Block *body = packed.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  auto load = [&](Value array, Type type, size_t k) -> Value {
+    Value at = LLVM::GEPOp::create(b, loc, ptr, type, array,
+                                   ArrayRef<LLVM::GEPArg>{int32_t(k)});
+    return LLVM::LoadOp::create(b, loc, type, at);
+  };
   SmallVector<Value> unpacked;
   for (size_t k = 0; k < numTensors; ++k) {
-    Value at = LLVM::GEPOp::create(b, loc, ptr, ptr, packedBody->getArgument(0),
-                                   ArrayRef<LLVM::GEPArg>{int32_t(k)});
-    unpacked.push_back(LLVM::LoadOp::create(b, loc, ptr, at));
+    unpacked.push_back(load(body->getArgument(0), ptr, k));
+    if (strided)
+      unpacked.push_back(load(body->getArgument(1), ptr, k));
   }
-  for (size_t k = 0; k < entry.sizes.size(); ++k) {
-    Value at = LLVM::GEPOp::create(b, loc, ptr, i64, packedBody->getArgument(1),
-                                   ArrayRef<LLVM::GEPArg>{int32_t(k)});
-    unpacked.push_back(LLVM::LoadOp::create(b, loc, i64, at));
-  }
-  auto call = LLVM::CallOp::create(b, loc, wrapper, unpacked);
+  for (size_t k = 0; k < entry.sizes.size(); ++k)
+    unpacked.push_back(load(body->getArgument(strided ? 2 : 1), i64, k));
+  auto call = LLVM::CallOp::create(b, loc, target, unpacked);
   LLVM::ReturnOp::create(b, loc, call.getResult());
+}
+
+LogicalResult mlir::attnc::cpu::addCWrappers(ModuleOp module,
+                                             const EntrySignature &entry) {
+  auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(implName(entry));
+  if (!impl)
+    return module.emitError("no lowered @") << implName(entry);
+  for (bool strided : {false, true}) {
+    FailureOr<LLVM::LLVMFuncOp> wrapper =
+        addWrapper(module, impl, entry, strided);
+    if (failed(wrapper))
+      return failure();
+    addPackedWrapper(module, *wrapper, entry, strided);
+  }
   return success();
 }
 
@@ -296,12 +406,31 @@ mlir::attnc::cpu::writeHeader(const std::vector<EntrySignature> &entries,
   llvm::raw_string_ostream os(text);
   os << "/* " << libraryName << ".h: generated by attnc build. */\n"
      << "/*\n"
-     << " * Every tensor is dense, row-major and contiguous, with the extents\n"
-     << " * shown in its comment. Each function returns 0, or 1 when a size "
-        "is\n"
-     << " * negative (the outputs are then untouched). Outputs may not alias\n"
-     << " * inputs. The packed form takes the tensors (inputs, then outputs)\n"
-     << " * and the sizes as arrays, in the same order.\n"
+     << " * Each entry NAME has four functions. Tensors come inputs first,\n"
+     << " * then outputs, with the extents shown in the entry's comment;\n"
+     << " * the sizes follow.\n"
+     << " *\n"
+     << " *   NAME(tensors..., sizes...): every tensor dense, row-major and\n"
+     << " *     contiguous.\n"
+     << " *   NAME_strided(tensor, strides, ..., sizes...): each tensor with\n"
+     << " *     its strides, one per dimension, outermost first, counted in\n"
+     << " *     elements: element [i0][i1]...[ik] is at\n"
+     << " *     base[i0 * strides[0] + i1 * strides[1] + ... + ik * "
+        "strides[k]].\n"
+     << " *     The innermost stride must be 1 (unless the innermost extent\n"
+     << " *     is 0 or 1); no stride may be negative; inputs may have zero\n"
+     << " *     strides (broadcasts), outputs only in dimensions of extent 0\n"
+     << " *     or 1. A NULL strides pointer means dense row-major; a rank-0\n"
+     << " *     tensor's strides are not read (pass NULL). Views such as\n"
+     << " *     transposes and slices are used in place, without a copy.\n"
+     << " *   NAME_packed and NAME_packed_strided: the same, with the\n"
+     << " *     tensors, the strides pointers and the sizes as arrays.\n"
+     << " *\n"
+     << " * Each function returns 0 on success, 1 when a size is negative,\n"
+     << " * 2 when a stride is invalid; on an error the outputs are\n"
+     << " * untouched. Outputs must not overlap inputs, each other or\n"
+     << " * themselves (strides that map two indices to one element); this\n"
+     << " * is not checked.\n"
      << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n"
@@ -315,31 +444,41 @@ mlir::attnc::cpu::writeHeader(const std::vector<EntrySignature> &entries,
     if (!entry.sizes.empty())
       os << " *   sizes: " << llvm::join(entry.sizes, ", ") << " (>= 0)\n";
     os << " */\n";
-    os << "int32_t " << entry.name << "(";
-    bool first = true;
-    auto sep = [&] {
-      if (!first)
-        os << ",";
-      os << "\n    ";
-      first = false;
-    };
-    for (const ABITensor &t : entry.inputs) {
-      sep();
-      os << "const " << getCType(t.elem) << " *" << identifier(t.name);
+    for (bool strided : {false, true}) {
+      os << "int32_t " << entry.name << (strided ? "_strided(" : "(");
+      bool first = true;
+      auto sep = [&] {
+        if (!first)
+          os << ",";
+        os << "\n    ";
+        first = false;
+      };
+      auto tensor = [&](const ABITensor &t, bool input) {
+        sep();
+        os << (input ? "const " : "") << getCType(t.elem) << " *"
+           << identifier(t.name);
+        if (strided) {
+          sep();
+          os << "const int64_t *" << identifier(t.name) << "_strides";
+        }
+      };
+      for (const ABITensor &t : entry.inputs)
+        tensor(t, /*input=*/true);
+      for (const ABITensor &t : entry.outputs)
+        tensor(t, /*input=*/false);
+      for (const std::string &size : entry.sizes) {
+        sep();
+        os << "int64_t " << size;
+      }
+      if (first)
+        os << "void";
+      os << ");\n";
     }
-    for (const ABITensor &t : entry.outputs) {
-      sep();
-      os << getCType(t.elem) << " *" << identifier(t.name);
-    }
-    for (const std::string &size : entry.sizes) {
-      sep();
-      os << "int64_t " << size;
-    }
-    if (first)
-      os << "void";
-    os << ");\n";
     os << "int32_t " << entry.name
-       << "_packed(void *const *tensors, const int64_t *sizes);\n\n";
+       << "_packed(void *const *tensors, const int64_t *sizes);\n";
+    os << "int32_t " << entry.name
+       << "_packed_strided(void *const *tensors, const int64_t *const "
+          "*strides,\n    const int64_t *sizes);\n\n";
   }
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   return text;

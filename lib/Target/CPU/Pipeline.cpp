@@ -16,7 +16,9 @@
 
 #include "attnc/Target/CPU/Pipeline.h"
 
+#include "Bufferize.h"
 #include "ContiguousExpandShape.h"
+#include "StridedExpandShape.h"
 #include "attnc/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -123,19 +125,17 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   // Tensor level: linalg.softmax has no loop lowering of its own.
   pm.addPass(std::make_unique<DecomposeAggregatesPass>());
 
-  // Tensors to buffers. Function arguments and results become memrefs with
-  // identity layouts (the ABI of the generated library).
-  bufferization::OneShotBufferizePassOptions bufferizeOpts;
-  bufferizeOpts.bufferizeFunctionBoundaries = true;
-  bufferizeOpts.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  // Loops that carry a tensor they rebuild each iteration (MLIRGen's
-  // reductions of tensor-valued bodies) yield a new buffer; the
-  // deallocation pipeline frees the old ones.
-  bufferizeOpts.allowReturnAllocsFromLoops = true;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOpts));
+  // Tensors to buffers. Function arguments become memrefs with dynamic
+  // strides and a unit innermost stride (the ABI of the generated library,
+  // EntryABI.h), so that strided views are used in place; results keep the
+  // layout their function body gives them.
+  pm.addPass(createBufferizePass());
   bufferization::buildBufferDeallocationPipeline(
       pm, bufferization::BufferDeallocationPipelineOptions());
+  // The deallocation pipeline clones a returned buffer it does not own (a
+  // function returning its argument, as outlined kernels do);
+  // finalize-memref-to-llvm does not know bufferization.clone.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   // scf.forall: OpenMP or sequential loops.
   if (opts.parallel)
@@ -156,6 +156,7 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   // The attention kernels' vector loads, FMAs and broadcasts.
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createContiguousExpandShapePass());
+  pm.addPass(createStridedExpandShapePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -178,17 +179,28 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
 void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
   // Titans' grad first: the lowerings expect no attn.grad.
   pm.addPass(createAttnDifferentiatePass());
-  OpPassManager &func = pm.nest<func::FuncOp>();
   // Attention written out as matmul-softmax-matmul (einspace's
   // scaled_dot_product) gets the fused kernel too.
-  func.addPass(createAttnRecognizeAttentionPass());
+  pm.nest<func::FuncOp>().addPass(createAttnRecognizeAttentionPass());
+  // One private function per kernel (attention, contractions, generics)
+  // that several ops share, called with no_inline: an unrolled
+  // architecture's identical heads and layers are lowered and compiled by
+  // LLVM once. Before the lowerings below, which then see each kernel once,
+  // in its own function. Kernels used once stay where they are: LLVM would
+  // inline them back (docs/Rationale/CPUBackend.md).
+  AttnOutlineKernelsPassOptions outlineOpts;
+  outlineOpts.minUses = 2;
+  pm.addPass(createAttnOutlineKernelsPass(outlineOpts));
+  OpPassManager &func = pm.nest<func::FuncOp>();
   func.addPass(createAttnLowerScanPass());
   func.addPass(createAttnLowerSelectionPass());
   func.addPass(createAttnLowerAttentionPass());
 }
 
 void mlir::attnc::cpu::registerCPUPasses() {
+  registerPass([] { return createBufferizePass(); });
   registerPass([] { return createContiguousExpandShapePass(); });
+  registerPass([] { return createStridedExpandShapePass(); });
   PassRegistration<CopyToLinalgPass>();
   PassRegistration<DecomposeAggregatesPass>();
   PassPipelineRegistration<LowerToLLVMPipelineOptions>(
