@@ -11,9 +11,11 @@
 /// bufferization) becomes a module of LLVM dialect ops (plus the OpenMP ops
 /// that `--convert-openmp-to-llvm` leaves for the LLVM IR translation).
 ///
-/// Calling convention of the result: one-shot bufferization runs with
-/// `bufferize-function-boundaries` and identity layouts, so a
-/// `tensor<?x?xf32>` argument becomes a `memref<?x?xf32>` and the lowered
+/// Calling convention of the result: one-shot bufferization
+/// (`--attnc-cpu-bufferize`) bufferizes function boundaries with dynamic
+/// strides and a unit innermost stride, so a `tensor<?x?xf32>` argument
+/// becomes a `memref<?x?xf32, strided<[?, 1], offset: ?>>` (zero-copy views
+/// for the strided C entries; results get inferred layouts), and the lowered
 /// llvm.func takes its expanded descriptor (ptr allocated, ptr aligned,
 /// i64 offset, i64 size0, i64 size1, i64 stride0, i64 stride1). Functions
 /// marked `{llvm.emit_c_interface}` also get a `_mlir_ciface_<name>` wrapper
