@@ -258,26 +258,11 @@ static void collectScans(const Stmt &stmt,
 static void collectScans(const Expr *e, std::vector<const ScanExpr *> &scans) {
   if (!e)
     return;
-  auto visit = [&](const Expr *child) { collectScans(child, scans); };
-  if (const auto *scan = llvm::dyn_cast<ScanExpr>(e)) {
+  if (const auto *scan = llvm::dyn_cast<ScanExpr>(e))
     scans.push_back(scan);
-    for (const StmtPtr &stmt : scan->body)
-      collectScans(*stmt, scans);
-  } else if (const auto *sub = llvm::dyn_cast<SubscriptExpr>(e)) {
-    visit(sub->base.get());
-    for (const ExprPtr &index : sub->indices)
-      visit(index.get());
-  } else if (const auto *member = llvm::dyn_cast<MemberExpr>(e)) {
-    visit(member->base.get());
-  } else if (const auto *unary = llvm::dyn_cast<UnaryExpr>(e)) {
-    visit(unary->operand.get());
-  } else if (const auto *binary = llvm::dyn_cast<BinaryExpr>(e)) {
-    visit(binary->lhs.get());
-    visit(binary->rhs.get());
-  } else if (const auto *call = llvm::dyn_cast<CallExpr>(e)) {
-    for (const ExprPtr &arg : call->args)
-      visit(arg.get());
-  }
+  forEachChild(
+      *e, [&](const Expr &child) { collectScans(&child, scans); },
+      [&](const Stmt &stmt) { collectScans(stmt, scans); });
 }
 
 /// The names of the states of `scan`, flattened as MLIRGen flattens them: a

@@ -209,36 +209,9 @@ static void collectDivisors(const Expr *e,
     return;
   if (e->type)
     collectDivisors(*e->type, divisors);
-  auto visit = [&](const Expr *child) { collectDivisors(child, divisors); };
-  if (const auto *sub = llvm::dyn_cast<SubscriptExpr>(e)) {
-    visit(sub->base.get());
-    for (const ExprPtr &index : sub->indices)
-      visit(index.get());
-  } else if (const auto *member = llvm::dyn_cast<MemberExpr>(e)) {
-    visit(member->base.get());
-  } else if (const auto *unary = llvm::dyn_cast<UnaryExpr>(e)) {
-    visit(unary->operand.get());
-  } else if (const auto *binary = llvm::dyn_cast<BinaryExpr>(e)) {
-    visit(binary->lhs.get());
-    visit(binary->rhs.get());
-  } else if (const auto *call = llvm::dyn_cast<CallExpr>(e)) {
-    for (const ExprPtr &arg : call->args)
-      visit(arg.get());
-  } else if (const auto *reduce = llvm::dyn_cast<ReduceExpr>(e)) {
-    visit(reduce->param.get());
-    visit(reduce->body.get());
-  } else if (const auto *group = llvm::dyn_cast<GroupLitExpr>(e)) {
-    for (const GroupLitExpr::Field &field : group->fields)
-      visit(field.value.get());
-  } else if (const auto *attend = llvm::dyn_cast<AttendExpr>(e)) {
-    visit(attend->score.get());
-    visit(attend->mask.get());
-    visit(attend->normalizer.bias.get());
-    visit(attend->value.get());
-  } else if (const auto *scan = llvm::dyn_cast<ScanExpr>(e)) {
-    for (const StmtPtr &stmt : scan->body)
-      collectDivisors(*stmt, divisors);
-  }
+  forEachChild(
+      *e, [&](const Expr &child) { collectDivisors(&child, divisors); },
+      [&](const Stmt &stmt) { collectDivisors(stmt, divisors); });
 }
 
 static void collectDivisors(const Stmt &stmt,

@@ -21,6 +21,8 @@
 
 #include "attnc/Frontend/Type.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -629,6 +631,12 @@ public:
   std::optional<ValueType> checkedResult;
   static bool classof(const Decl *d) { return d->getKind() == Kind::Arch; }
 };
+
+/// Calls `onExpr` on each direct sub-expression of `e` that is present, in
+/// source order, and `onStmt` on each statement of a scan's body. Literals
+/// and names have none.
+void forEachChild(const Expr &e, llvm::function_ref<void(const Expr &)> onExpr,
+                  llvm::function_ref<void(const Stmt &)> onStmt);
 
 /// A parsed program: the declarations of the main file and, before them, of
 /// every file it imports (each file once, in import order).

@@ -7,12 +7,14 @@
 ///
 /// \file
 /// The out-of-line parts of AST.h: printing constant values and operator
-/// spellings, and the ScanExpr constructor and destructor (which need the
-/// complete Stmt type).
+/// spellings, the ScanExpr constructor and destructor (which need the
+/// complete Stmt type), and the walk over an expression's children.
 ///
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Frontend/AST.h"
+
+#include "llvm/Support/Casting.h"
 
 #include <cmath>
 #include <cstdio>
@@ -112,3 +114,41 @@ ScanExpr::ScanExpr(Location loc, std::string index, Location indexLoc,
       chunk(std::move(chunk)), body(std::move(body)) {}
 
 ScanExpr::~ScanExpr() = default;
+
+void attnc::forEachChild(const Expr &e,
+                         llvm::function_ref<void(const Expr &)> onExpr,
+                         llvm::function_ref<void(const Stmt &)> onStmt) {
+  auto visit = [&](const Expr *child) {
+    if (child)
+      onExpr(*child);
+  };
+  if (const auto *sub = llvm::dyn_cast<SubscriptExpr>(&e)) {
+    visit(sub->base.get());
+    for (const ExprPtr &index : sub->indices)
+      visit(index.get());
+  } else if (const auto *member = llvm::dyn_cast<MemberExpr>(&e)) {
+    visit(member->base.get());
+  } else if (const auto *unary = llvm::dyn_cast<UnaryExpr>(&e)) {
+    visit(unary->operand.get());
+  } else if (const auto *binary = llvm::dyn_cast<BinaryExpr>(&e)) {
+    visit(binary->lhs.get());
+    visit(binary->rhs.get());
+  } else if (const auto *call = llvm::dyn_cast<CallExpr>(&e)) {
+    for (const ExprPtr &arg : call->args)
+      visit(arg.get());
+  } else if (const auto *reduce = llvm::dyn_cast<ReduceExpr>(&e)) {
+    visit(reduce->param.get());
+    visit(reduce->body.get());
+  } else if (const auto *group = llvm::dyn_cast<GroupLitExpr>(&e)) {
+    for (const GroupLitExpr::Field &field : group->fields)
+      visit(field.value.get());
+  } else if (const auto *attend = llvm::dyn_cast<AttendExpr>(&e)) {
+    visit(attend->score.get());
+    visit(attend->mask.get());
+    visit(attend->normalizer.bias.get());
+    visit(attend->value.get());
+  } else if (const auto *scan = llvm::dyn_cast<ScanExpr>(&e)) {
+    for (const StmtPtr &stmt : scan->body)
+      onStmt(*stmt);
+  }
+}
