@@ -78,7 +78,7 @@ struct AttentionIdentityScoreCanonicalization
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Value yielded = getSingleYielded(op.getScore());
-    if (!yielded || op.getScore().getNumArguments() == 0 ||
+    if (!yielded || op.getNumDots() != 1 ||
         yielded != op.getScore().getArgument(0))
       return failure();
     eraseRegionBody(rewriter, op, op.getScore());

@@ -109,29 +109,97 @@ static void printNormalizer(OpAsmPrinter &printer, Operation *,
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-int64_t AttentionOp::getGroupSize() {
-  int64_t hq = getQuery().getType().getDimSize(1);
-  int64_t hkv = getKey().getType().getDimSize(1);
-  if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv) || hkv == 0)
-    return ShapedType::kDynamic;
-  return hq / hkv;
+/// Parses `%q1, %k1, ..., %qP, %kP, %v : tq1, tk1, ..., tv`: pairs of a
+/// query and a key, then the value.
+static ParseResult
+parseAttentionInputs(OpAsmParser &parser,
+                     SmallVectorImpl<OpAsmParser::UnresolvedOperand> &queries,
+                     SmallVectorImpl<OpAsmParser::UnresolvedOperand> &keys,
+                     OpAsmParser::UnresolvedOperand &value,
+                     SmallVectorImpl<Type> &queryTypes,
+                     SmallVectorImpl<Type> &keyTypes, Type &valueType) {
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<OpAsmParser::UnresolvedOperand> operands;
+  SmallVector<Type> types;
+  if (parser.parseOperandList(operands) || parser.parseColonTypeList(types))
+    return failure();
+  if (operands.size() != types.size())
+    return parser.emitError(loc, "expected as many types as operands, got ")
+           << types.size() << " for " << operands.size();
+  if (operands.size() % 2 != 1)
+    return parser.emitError(loc, "expected (query, key) pairs and a value, "
+                                 "got ")
+           << operands.size() << " operands";
+  for (size_t i = 0; i + 1 < operands.size(); i += 2) {
+    queries.push_back(operands[i]);
+    queryTypes.push_back(types[i]);
+    keys.push_back(operands[i + 1]);
+    keyTypes.push_back(types[i + 1]);
+  }
+  value = operands.back();
+  valueType = types.back();
+  return success();
 }
 
-/// Verifies the score region: (score, b, h, i, j) -> score.
+static void printAttentionInputs(OpAsmPrinter &printer, Operation *,
+                                 OperandRange queries, OperandRange keys,
+                                 Value value, TypeRange queryTypes,
+                                 TypeRange keyTypes, Type valueType) {
+  for (auto [q, k] : llvm::zip(queries, keys))
+    printer << q << ", " << k << ", ";
+  printer << value << " : ";
+  for (auto [q, k] : llvm::zip(queryTypes, keyTypes))
+    printer << q << ", " << k << ", ";
+  printer << valueType;
+}
+
+/// `big / small` when both are static and `small` is positive, else dynamic.
+static int64_t groupSize(int64_t big, int64_t small) {
+  if (ShapedType::isDynamic(big) || ShapedType::isDynamic(small) || small <= 0)
+    return ShapedType::kDynamic;
+  return big / small;
+}
+
+int64_t AttentionOp::getKeyGroupSize(unsigned p) {
+  return groupSize(
+      cast<RankedTensorType>(getRowShapeSource().getType()).getDimSize(1),
+      cast<RankedTensorType>(getKeys()[p].getType()).getDimSize(1));
+}
+
+int64_t AttentionOp::getValueGroupSize() {
+  return groupSize(
+      cast<RankedTensorType>(getRowShapeSource().getType()).getDimSize(1),
+      getValue().getType().getDimSize(1));
+}
+
+/// Verifies the score region: (s_1, ..., s_P, b, h, i, j) -> score.
 static LogicalResult verifyScoreRegion(AttentionOp op, Type scoreType) {
   Region &region = op.getScore();
-  if (region.empty())
+  unsigned numDots = op.getNumDots();
+  if (region.empty()) {
+    if (numDots != 1)
+      return op.emitOpError("an empty score region (the identity score) "
+                            "needs exactly one query and key, got ")
+             << numDots;
     return success();
+  }
   Block &block = region.front();
-  if (block.getNumArguments() != 5)
-    return op.emitOpError("score region must have 5 arguments (s, b, h, i, "
-                          "j), got ")
-           << block.getNumArguments();
-  if (block.getArgument(0).getType() != scoreType)
-    return op.emitOpError("score region argument 0 type (")
-           << block.getArgument(0).getType()
-           << ") does not match query element type (" << scoreType << ")";
-  for (unsigned i = 1; i < 5; ++i)
+  unsigned numArgs = numDots + 4;
+  if (block.getNumArguments() != numArgs) {
+    if (numDots == 1)
+      return op.emitOpError("score region must have 5 arguments (s, b, h, i, "
+                            "j), got ")
+             << block.getNumArguments();
+    return op.emitOpError("score region must have ")
+           << numArgs << " arguments (" << numDots
+           << " dot products, b, h, i, j), got " << block.getNumArguments();
+  }
+  for (unsigned p = 0; p < numDots; ++p)
+    if (block.getArgument(p).getType() != scoreType)
+      return op.emitOpError("score region argument ")
+             << p << " type (" << block.getArgument(p).getType()
+             << ") does not match query element type (" << scoreType << ")";
+  for (unsigned i = numDots; i < numArgs; ++i)
     if (!block.getArgument(i).getType().isIndex())
       return op.emitOpError("score region argument ")
              << i << " must be index, got " << block.getArgument(i).getType();
@@ -168,47 +236,90 @@ static LogicalResult verifyMaskRegion(AttentionOp op) {
   return success();
 }
 
+/// The name of query or key `p` in messages: "query" when there is one,
+/// "query 1" ... otherwise.
+static std::string operandName(StringRef kind, unsigned p, unsigned count) {
+  if (count == 1)
+    return kind.str();
+  return (kind + " " + Twine(p)).str();
+}
+
 LogicalResult AttentionOp::verify() {
-  auto qTy = getQuery().getType();
-  auto kTy = getKey().getType();
+  unsigned numDots = getNumDots();
+  if (getKeys().size() != numDots)
+    return emitOpError("has ")
+           << numDots << " queries but " << getKeys().size() << " keys";
+  if (numDots == 0 && !getInit())
+    return emitOpError("without queries needs outs(%init) for [B, H, N]");
+  if (numDots != 0 && getInit())
+    return emitOpError("outs(%init) is only for attention without queries");
+
   auto vTy = getValue().getType();
   auto oTy = getOutput().getType();
-  if (failed(verifyRank(*this, "query", qTy, 4)) ||
-      failed(verifyRank(*this, "key", kTy, 4)) ||
+  auto rowTy = cast<RankedTensorType>(getRowShapeSource().getType());
+  for (unsigned p = 0; p < numDots; ++p) {
+    if (failed(verifyRank(*this, operandName("query", p, numDots),
+                          cast<RankedTensorType>(getQueries()[p].getType()),
+                          4)) ||
+        failed(verifyRank(*this, operandName("key", p, numDots),
+                          cast<RankedTensorType>(getKeys()[p].getType()), 4)))
+      return failure();
+  }
+  if ((getInit() && failed(verifyRank(*this, "init", rowTy, 4))) ||
       failed(verifyRank(*this, "value", vTy, 4)) ||
       failed(verifyRank(*this, "output", oTy, 4)))
     return failure();
 
-  Type scoreType = qTy.getElementType();
-  if (kTy.getElementType() != scoreType)
-    return emitOpError("key element type (")
-           << kTy.getElementType() << ") does not match query element type ("
-           << scoreType << ")";
-
-  // [B, H, N|M, D] of each operand.
-  ArrayRef<int64_t> q = qTy.getShape(), k = kTy.getShape(), v = vTy.getShape();
-  if (conflicts(k[0], q[0]))
-    return emitOpError("key batch size (")
-           << k[0] << ") does not match query batch size (" << q[0] << ")";
-  if (conflicts(v[0], q[0]))
+  Type scoreType = getScoreType();
+  // [B, H, N|M, D] of each operand; `row` is the first query (or init).
+  ArrayRef<int64_t> row = rowTy.getShape(), v = vTy.getShape();
+  for (unsigned p = 0; p < numDots; ++p) {
+    auto qTy = cast<RankedTensorType>(getQueries()[p].getType());
+    auto kTy = cast<RankedTensorType>(getKeys()[p].getType());
+    std::string qName = operandName("query", p, numDots);
+    std::string kName = operandName("key", p, numDots);
+    ArrayRef<int64_t> q = qTy.getShape(), k = kTy.getShape();
+    if (qTy.getElementType() != scoreType)
+      return emitOpError(qName + " element type (")
+             << qTy.getElementType() << ") does not match query element type ("
+             << scoreType << ")";
+    if (kTy.getElementType() != scoreType)
+      return emitOpError(kName + " element type (")
+             << kTy.getElementType() << ") does not match query element type ("
+             << scoreType << ")";
+    if (p > 0 && (conflicts(q[0], row[0]) || conflicts(q[1], row[1]) ||
+                  conflicts(q[2], row[2])))
+      return emitOpError(qName + " shape ")
+             << formatShape(q) << " does not match query 0's [B, H, N] "
+             << formatShape(row.take_front(3));
+    if (conflicts(k[0], row[0]))
+      return emitOpError(kName + " batch size (")
+             << k[0] << ") does not match query batch size (" << row[0] << ")";
+    if (!ShapedType::isDynamic(row[1]) && !ShapedType::isDynamic(k[1]) &&
+        (k[1] == 0 || row[1] % k[1] != 0))
+      return emitOpError("query head count (")
+             << row[1] << ") is not a multiple of " << kName << " head count ("
+             << k[1] << ")";
+    if (conflicts(v[2], k[2]))
+      return emitOpError("value sequence length (")
+             << v[2] << ") does not match " << kName << " sequence length ("
+             << k[2] << ")";
+    if (conflicts(k[3], q[3]))
+      return emitOpError(kName + " head dim (")
+             << k[3] << ") does not match " << qName << " head dim (" << q[3]
+             << ")";
+  }
+  if (conflicts(v[0], row[0]))
     return emitOpError("value batch size (")
-           << v[0] << ") does not match query batch size (" << q[0] << ")";
-  if (conflicts(v[1], k[1]))
-    return emitOpError("value head count (")
-           << v[1] << ") does not match key head count (" << k[1] << ")";
-  if (!ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
-      (k[1] == 0 || q[1] % k[1] != 0))
+           << v[0] << ") does not match query batch size (" << row[0] << ")";
+  if (!ShapedType::isDynamic(row[1]) && !ShapedType::isDynamic(v[1]) &&
+      (v[1] == 0 || row[1] % v[1] != 0))
     return emitOpError("query head count (")
-           << q[1] << ") is not a multiple of key head count (" << k[1] << ")";
-  if (conflicts(v[2], k[2]))
-    return emitOpError("value sequence length (")
-           << v[2] << ") does not match key sequence length (" << k[2] << ")";
-  if (conflicts(k[3], q[3]))
-    return emitOpError("key head dim (")
-           << k[3] << ") does not match query head dim (" << q[3] << ")";
+           << row[1] << ") is not a multiple of value head count (" << v[1]
+           << ")";
 
-  int64_t batch = ShapedType::isDynamic(q[0]) ? k[0] : q[0];
-  SmallVector<int64_t> expected = {batch, q[1], q[2], v[3]};
+  int64_t batch = ShapedType::isDynamic(row[0]) ? v[0] : row[0];
+  SmallVector<int64_t> expected = {batch, row[1], row[2], v[3]};
   if (failed(verifyCompatibleShape(oTy.getShape(), expected)))
     return emitOpError("output shape ")
            << formatShape(oTy.getShape())
@@ -229,7 +340,7 @@ LogicalResult AttentionOp::verify() {
     if (!getLse())
       return emitOpError("with_lse requires an lse result");
     ArrayRef<int64_t> lse = getLse().getType().getShape();
-    SmallVector<int64_t> lseExpected = {batch, q[1], q[2]};
+    SmallVector<int64_t> lseExpected = {batch, row[1], row[2]};
     if (failed(verifyCompatibleShape(lse, lseExpected)))
       return emitOpError("lse shape ")
              << formatShape(lse)
@@ -253,9 +364,9 @@ LogicalResult AttentionOp::verify() {
              << blockSizes->size();
     if (llvm::any_of(*blockSizes, [](int64_t s) { return s < 1; }))
       return emitOpError("block_sizes must be positive");
-    SmallVector<int64_t> maskExpected = {batch, q[1],
-                                         ceilDivDim(q[2], (*blockSizes)[0]),
-                                         ceilDivDim(k[2], (*blockSizes)[1])};
+    SmallVector<int64_t> maskExpected = {batch, row[1],
+                                         ceilDivDim(row[2], (*blockSizes)[0]),
+                                         ceilDivDim(v[2], (*blockSizes)[1])};
     if (failed(verifyCompatibleShape(mTy.getShape(), maskExpected)))
       return emitOpError("block_mask shape ")
              << formatShape(mTy.getShape())

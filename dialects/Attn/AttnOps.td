@@ -32,39 +32,48 @@ def Attn_IndexTensor : RankedTensorOf<[I32, I64]>;
 def Attn_AttentionOp : Attn_RegionOp<"attention", [AttrSizedOperandSegments]> {
   let summary = "Attention with score and mask functions";
   let description = [{
-    Computes attention over the fixed layout `query : [B, Hq, N, Dqk]`,
-    `key : [B, Hkv, M, Dqk]`, `value : [B, Hkv, M, Dv]`, giving
-    `output : [B, Hq, N, Dv]`:
+    Computes attention over the layout `[B, H, N, D]`: for every batch `b`,
+    query head `h` and query row `i`, a normalized sum over the keys `j`:
 
     ```
-    s_j     = score(q[b, h, i] . k[b, h / G, j], b, h, i, j)   for visible j
-    o[b, h, i] = sum_j w_j * v[b, h / G, j]
+    s_p     = queries[p][b, h, i] . keys[p][b, h / Gk_p, j]   (p < P)
+    s_j     = score(s_1, ..., s_P, b, h, i, j)                 for visible j
+    o[b, h, i] = sum_j w_j * value[b, h / Gv, j]
     ```
 
-    where `G = Hq / Hkv` (grouped-query attention; multi-query is `Hkv = 1`)
-    and the weights `w` come from the `normalizer`:
+    The `P >= 0` row dot products are the operands of `ins` before the
+    value, as pairs: `ins(%q1, %k1, %q2, %k2, %v : ...)`. Query `p` is
+    `[B, H, N, D_p]`, key `p` is `[B, Hk_p, M, D_p]` and the value is
+    `[B, Hv, M, Dv]`; each of `Hk_p` and `Hv` divides `H`, and `Gk_p = H /
+    Hk_p`, `Gv = H / Hv` are the group sizes (grouped-query attention,
+    multi-query `Hk = 1`, and keys and values with different head counts).
+    The output is `[B, H, N, Dv]`. Without dot products (`P = 0`, a score of
+    indices and tensors only), `outs(%init)` gives `B`, `H` and `N` (its
+    contents are not read), and the score region is required.
+
+    The weights `w` come from the `normalizer`:
 
     - `softmax`: `w_j = exp(s_j) / sum_j' exp(s_j')`; a row with no visible
       key gives 0;
     - `sigmoid`: `w_j = sigmoid(s_j + bias)` (`bias` is 0 when absent);
-    - `sum`: `w_j = s_j / sum_j' s_j'`;
+    - `sum`: `w_j = s_j / sum_j' s_j'`; a row with no visible key gives 0;
     - `none`: `w_j = s_j`.
 
     Key `j` is visible to query `i` when the `mask` region yields true and,
-    with a `block_mask` operand of shape `[B, Hq, NBq, NBk]` and
+    with a `block_mask` operand of shape `[B, H, NBq, NBk]` and
     `block_sizes = [BQ, BK]`, when `block_mask[b, h, i floordiv BQ,
     j floordiv BK]` is true.
 
-    The `score` region has arguments `(%s, %b, %h, %i, %j)`, the raw dot
-    product (of the query element type) and the indices, and yields the
-    modified score. The `mask` region has arguments `(%b, %h, %i, %j)` and
-    yields an `i1`. Either region may be empty, meaning the identity score
-    and "every key visible". The regions are not isolated from above: they
-    may read tensors defined outside (slopes, segment ids) with
+    The `score` region has arguments `(%s_1, ..., %s_P, %b, %h, %i, %j)`,
+    the raw dot products (of the queries' element type) and the indices, and yields
+    the score. The `mask` region has arguments `(%b, %h, %i, %j)` and yields
+    an `i1`. Either region may be empty, meaning, with `P = 1`, the identity
+    score, and "every key visible". The regions are not isolated from above:
+    they may read tensors defined outside (slopes, segment ids) with
     `tensor.extract`.
 
     With `with_lse` (softmax only) a second result holds the log-sum-exp of
-    the visible scores of each row, `[B, Hq, N]` in f32.
+    the visible scores of each row, `[B, H, N]` in f32.
 
     Example (causal grouped-query attention with a soft-capped score):
 
@@ -90,9 +99,10 @@ def Attn_AttentionOp : Attn_RegionOp<"attention", [AttrSizedOperandSegments]> {
   }];
 
   let arguments = (ins Attn_NormalizerAttr:$normalizer,
-                       Attn_FloatTensor:$query,
-                       Attn_FloatTensor:$key,
+                       Variadic<Attn_FloatTensor>:$queries,
+                       Variadic<Attn_FloatTensor>:$keys,
                        Attn_FloatTensor:$value,
+                       Optional<Attn_FloatTensor>:$init,
                        Optional<AnyFloat>:$bias,
                        Optional<RankedTensorOf<[I1]>>:$block_mask,
                        OptionalAttr<DenseI64ArrayAttr>:$block_sizes,
@@ -103,8 +113,9 @@ def Attn_AttentionOp : Attn_RegionOp<"attention", [AttrSizedOperandSegments]> {
 
   let assemblyFormat = [{
     custom<Normalizer>($normalizer) (`with_lse` $with_lse^)?
-    `ins` `(` $query `,` $key `,` $value `:`
-              type($query) `,` type($key) `,` type($value) `)`
+    `ins` `(` custom<AttentionInputs>($queries, $keys, $value, type($queries),
+                                      type($keys), type($value)) `)`
+    (`outs` `(` $init^ `:` type($init) `)`)?
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`block_mask` `(` $block_mask^ `:` type($block_mask) `)`)?
     (`block_sizes` `=` $block_sizes^)?
@@ -117,9 +128,24 @@ def Attn_AttentionOp : Attn_RegionOp<"attention", [AttrSizedOperandSegments]> {
   let hasCanonicalizer = 1;
 
   let extraClassDeclaration = [{
-    /// The number of query heads that share one key/value head.
-    /// Returns ShapedType::kDynamic when a head count is dynamic.
-    int64_t getGroupSize();
+    /// The number of row dot products, P.
+    unsigned getNumDots() { return getQueries().size(); }
+    /// The query heads that share key `p`'s head: H / Hk_p, or
+    /// ShapedType::kDynamic when a head count is dynamic.
+    int64_t getKeyGroupSize(unsigned p);
+    /// The query heads that share a value head: H / Hv.
+    int64_t getValueGroupSize();
+    /// The operand whose dims 0..2 are B, H and N: the first query, or
+    /// the init without queries.
+    Value getRowShapeSource() {
+      return getQueries().empty() ? getInit() : getQueries().front();
+    }
+    /// The element type of the scores: the queries', or the init's without
+    /// queries.
+    Type getScoreType() {
+      return cast<RankedTensorType>(getRowShapeSource().getType())
+          .getElementType();
+    }
   }];
 }
 

@@ -42,33 +42,55 @@ static std::pair<std::vector<int64_t>, int64_t> splitRows(const Tensor &t) {
 // attn.attention
 //===----------------------------------------------------------------------===//
 
-/// attn.attention, for every (b, h, i), with G = Hq / Hkv and hk = h / G:
+/// attn.attention, for every (b, h, i), with Gk_p = H / Hk_p, Gv = H / Hv:
 ///   visible_j = mask(b, h, i, j) and block_mask[b, h, i / BQ, j / BK]
-///   s_j = score(q[b, h, i] . k[b, hk, j], b, h, i, j)    for visible j
+///   s_j = score(q_1[b, h, i] . k_1[b, h / Gk_1, j], ..., b, h, i, j)
 ///   w_j = softmax: exp(s_j - max s) / sum_j' exp(s_j' - max s)
 ///         sigmoid: 1 / (1 + exp(-(s_j + bias)))
-///         sum:     s_j / sum_j' s_j'
+///         sum:     s_j / sum_j' s_j'  (0 when the sum is 0)
 ///         none:    s_j
-///   o[b, h, i] = sum_{visible j} w_j * v[b, hk, j]   (0 for no visible j)
+///   o[b, h, i] = sum_{visible j} w_j * v[b, h / Gv, j]  (0 for no visible j)
 ///   lse[b, h, i] = max s + log sum_j exp(s_j - max s) (-inf for none)
 static LogicalResult runAttention(Interpreter &interp, attn::AttentionOp op) {
-  FailureOr<TensorRef> qRef = interp.get(op, op.getQuery());
-  FailureOr<TensorRef> kRef = interp.get(op, op.getKey());
+  unsigned numDots = op.getNumDots();
+  std::vector<TensorRef> queries, keys;
+  for (unsigned p = 0; p < numDots; ++p) {
+    FailureOr<TensorRef> q = interp.get(op, op.getQueries()[p]);
+    FailureOr<TensorRef> k = interp.get(op, op.getKeys()[p]);
+    if (failed(q) || failed(k))
+      return failure();
+    queries.push_back(*q);
+    keys.push_back(*k);
+  }
   FailureOr<TensorRef> vRef = interp.get(op, op.getValue());
-  if (failed(qRef) || failed(kRef) || failed(vRef))
+  FailureOr<TensorRef> rowRef = interp.get(op, op.getRowShapeSource());
+  if (failed(vRef) || failed(rowRef))
     return failure();
-  const Tensor &q = **qRef, &k = **kRef, &v = **vRef;
-  if (q.shape.size() != 4 || k.shape.size() != 4 || v.shape.size() != 4)
-    return opError(op) << "expects rank-4 query, key and value";
-  int64_t nb = q.shape[0], hq = q.shape[1], n = q.shape[2], d = q.shape[3];
-  int64_t hkv = k.shape[1], m = k.shape[2], dv = v.shape[3];
-  if (k.shape[0] != nb || v.shape[0] != nb || v.shape[1] != hkv ||
-      k.shape[3] != d || v.shape[2] != m)
-    return opError(op) << "has query, key and value of mismatched sizes";
-  if (hkv <= 0 || hq % hkv != 0)
+  const Tensor &v = **vRef, &row = **rowRef;
+  if (row.shape.size() != 4 || v.shape.size() != 4)
+    return opError(op) << "expects rank-4 queries, keys and value";
+  int64_t nb = row.shape[0], hq = row.shape[1], n = row.shape[2];
+  int64_t hv = v.shape[1], m = v.shape[2], dv = v.shape[3];
+  if (v.shape[0] != nb)
+    return opError(op) << "has query and value of mismatched batch sizes";
+  if (hv <= 0 || hq % hv != 0)
     return opError(op) << "has " << hq << " query heads, not a multiple of the "
-                       << hkv << " key/value heads";
-  int64_t group = hq / hkv;
+                       << hv << " value heads";
+  std::vector<int64_t> keyGroups;
+  for (unsigned p = 0; p < numDots; ++p) {
+    const Tensor &q = *queries[p], &k = *keys[p];
+    if (q.shape.size() != 4 || k.shape.size() != 4)
+      return opError(op) << "expects rank-4 queries, keys and value";
+    int64_t hk = k.shape[1];
+    if (q.shape[0] != nb || q.shape[1] != hq || q.shape[2] != n ||
+        k.shape[0] != nb || k.shape[2] != m || k.shape[3] != q.shape[3])
+      return opError(op) << "has queries, keys and value of mismatched sizes";
+    if (hk <= 0 || hq % hk != 0)
+      return opError(op) << "has " << hq << " query heads, not a multiple of "
+                         << "the " << hk << " key heads";
+    keyGroups.push_back(hq / hk);
+  }
+  int64_t valueGroup = hq / hv;
 
   double bias = 0;
   if (Value biasValue = op.getBias()) {
@@ -106,7 +128,6 @@ static LogicalResult runAttention(Interpreter &interp, attn::AttentionOp op) {
   std::vector<bool> visible(m);
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t h = 0; h < hq; ++h) {
-      int64_t hk = h / group;
       for (int64_t i = 0; i < n; ++i) {
         // The visible keys and their scores.
         for (int64_t j = 0; j < m; ++j) {
@@ -130,21 +151,26 @@ static LogicalResult runAttention(Interpreter &interp, attn::AttentionOp op) {
           visible[j] = isVisible;
           if (!isVisible)
             continue;
-          double dot = 0;
-          for (int64_t c = 0; c < d; ++c)
-            dot += q.data[q.offset({b, h, i, c})] *
-                   k.data[k.offset({b, hk, j, c})];
-          scores[j] = dot;
-          if (!op.getScore().empty()) {
-            std::vector<TensorRef> args = {
-                share(makeScalar(ElemKind::Float, dot))};
-            args.insert(args.end(), indices.begin(), indices.end());
-            FailureOr<std::vector<TensorRef>> yielded =
-                interp.runRegion(op.getScore(), op, args);
-            if (failed(yielded))
-              return failure();
-            scores[j] = (*yielded)[0]->data[0];
+          std::vector<TensorRef> args;
+          for (unsigned p = 0; p < numDots; ++p) {
+            const Tensor &q = *queries[p], &k = *keys[p];
+            int64_t hk = h / keyGroups[p];
+            double dot = 0;
+            for (int64_t c = 0; c < q.shape[3]; ++c)
+              dot += q.data[q.offset({b, h, i, c})] *
+                     k.data[k.offset({b, hk, j, c})];
+            args.push_back(share(makeScalar(ElemKind::Float, dot)));
           }
+          if (op.getScore().empty()) {
+            scores[j] = args.front()->data[0];
+            continue;
+          }
+          args.insert(args.end(), indices.begin(), indices.end());
+          FailureOr<std::vector<TensorRef>> yielded =
+              interp.runRegion(op.getScore(), op, args);
+          if (failed(yielded))
+            return failure();
+          scores[j] = (*yielded)[0]->data[0];
         }
         // The weights of the visible keys.
         std::vector<double> weights(m, 0.0);
@@ -174,7 +200,8 @@ static LogicalResult runAttention(Interpreter &interp, attn::AttentionOp op) {
             weights[j] = 1.0 / (1.0 + std::exp(-(scores[j] + bias)));
             break;
           case attn::Normalizer::Sum:
-            weights[j] = scores[j] / total;
+            // Scores summing to 0 (no visible key) give 0, as compiled.
+            weights[j] = total == 0 ? 0 : scores[j] / total;
             break;
           case attn::Normalizer::None:
             weights[j] = scores[j];
@@ -185,11 +212,12 @@ static LogicalResult runAttention(Interpreter &interp, attn::AttentionOp op) {
             any ? max + std::log(expSum)
                 : -std::numeric_limits<double>::infinity();
         // The weighted sum of the values.
+        int64_t hvIndex = h / valueGroup;
         for (int64_t c = 0; c < dv; ++c) {
           double acc = 0;
           for (int64_t j = 0; j < m; ++j)
             if (visible[j])
-              acc += weights[j] * v.data[v.offset({b, hk, j, c})];
+              acc += weights[j] * v.data[v.offset({b, hvIndex, j, c})];
           out.data[out.offset({b, h, i, c})] = acc;
         }
       }

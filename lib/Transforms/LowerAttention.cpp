@@ -8,19 +8,20 @@
 /// \file
 /// The `attn-lower-attention` pass: every attn.attention becomes
 ///
-///   scf.forall (b, hk, kt) in (B, Hkv, ceil(M / TK))     -- pack the keys
-///     keyPacked[b, hk, kt] = key tile kt, transposed, zero past M
-///   scf.forall (b, h, qt) in (B, Hq, ceil(N / TQ))      -- one task per tile
+///   for each dot product p:
+///     scf.forall (b, hk, kt) in (B, Hk_p, ceil(M / TK))   -- pack the keys
+///       keyPacked_p[b, hk, kt] = key_p tile kt, transposed, zero past M
+///   scf.forall (b, h, qt) in (B, H, ceil(N / TQ))        -- one task per tile
 ///     acc[TQ, Dv] = 0, m[TQ] = -inf, l[TQ] = 0
 ///     scf.for kt in [0, ceil(M / TK))                    -- key tiles
 ///       (may, must) = interval evaluation of the mask on the tile
 ///       if may:                                          -- empty: skipped
-///         s[r, :] = q[i0 + r] . keyPacked[b, hk, kt]    -- 4-row blocks
+///         s_p[r, :] = q_p[i0 + r] . keyPacked_p[b, h / Gk_p, kt]  -- 4 rows
 ///         per row, on vectors of 16 keys:
-///           s = score(s); masked entries = -inf          -- mask only if !must
+///           s = score(s_1, ..., s_P); masked entries = -inf  -- mask if !must
 ///           m' = max(m, max s), p = exp(s - m'), alpha = exp(m - m'),
 ///           l = l alpha + sum p
-///         acc[r] = acc[r] alpha + p[r] . v[tile]         -- 4-row blocks
+///         acc[r] = acc[r] alpha + p[r] . v[b, h / Gv, tile]  -- 4-row blocks
 ///     out[b, h, i0 + r] = acc[r] / l[r]
 ///
 /// The loops are written on memrefs (bufferization.to_buffer of the operands,
@@ -165,18 +166,19 @@ private:
     return visible;
   }
 
-  /// keyPacked[b, h, kt, d, c] = key[b, h, kt * TK + c, d], zero past the
-  /// last key: each key tile transposed once, contiguous, for all the query
-  /// tiles that read it.
-  void emitKeyPacking(Value batch, Value kvHeads, Value numKeyTiles);
+  /// keyPacked_p[b, h, kt, d, c] = key_p[b, h, kt * TK + c, d], zero past
+  /// the last key: each key tile transposed once, contiguous, for all the
+  /// query tiles that read it.
+  void emitKeyPacking(unsigned p, Value batch, Value numKeyTiles);
   void emitTask(Value bi, Value hi, Value qt);
   /// Calls `body(r0, count)` for blocks of kRowBlock rows of [0, rows), then
   /// for each row left over with count 1.
   void forRowBlocks(Value rows, function_ref<void(Value, int64_t)> body);
-  /// s[r0 .. r0 + count) = q rows . kT, with count x numVecs accumulators.
-  void emitScoreRows(Value bi, Value hi, Value hk, Value kt, Value i0, Value r0,
-                     int64_t count, int64_t numVecs, VectorType vecType,
-                     Value zeroVec);
+  /// s_p[r0 .. r0 + count) = q_p rows . kT_p, with count x numVecs
+  /// accumulators.
+  void emitScoreRows(unsigned p, Value bi, Value hi, Value hk, Value kt,
+                     Value i0, Value r0, int64_t count, int64_t numVecs,
+                     VectorType vecType, Value zeroVec);
   /// Whether the score and mask regions (and the block mask) can be
   /// evaluated on a vector of keys at once: see VectorizeRegion.h.
   bool canVectorizeWeights(bool applyMask);
@@ -190,10 +192,13 @@ private:
                             Value cols, bool applyMask);
   /// acc[r0 .. r0 + count) += p rows . v[tile], with count accumulators per
   /// vector of a value row.
-  void emitValueRows(Value bi, Value hk, Value j0, Value cols, Value r0,
+  void emitValueRows(Value bi, Value hv, Value j0, Value cols, Value r0,
                      int64_t count, VectorType vecType);
-  void emitKeyTile(Value bi, Value hi, Value hk, Value i0, Value rows, Value kt,
-                   Value j0, Value cols, bool applyMask);
+  void emitKeyTile(Value bi, Value hi, ValueRange hks, Value hv, Value i0,
+                   Value rows, Value kt, Value j0, Value cols, bool applyMask);
+  /// The score region's arguments before the indices: the raw dot products
+  /// of row `r` at column `c` (scalars) or at columns `c ...` (vectors).
+  SmallVector<Value> rawScoresAt(Value r, Value c, VectorType vecType);
 
   attn::AttentionOp op;
   Location loc;
@@ -209,11 +214,16 @@ private:
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   SmallVectorImpl<Operation *> *exps = nullptr;
 
-  Value query, key, value, blockMask, bias, out, lse, keyPacked;
-  Value numQ, numK, dqk, dv, group;
+  unsigned numDots = 0;
+  // Per dot product p: the query, key, packed keys, head dim and group.
+  SmallVector<Value> queries, keys, keyPacked, dqks, keyGroups;
+  Value value, blockMask, bias, out, lse;
+  Value numQ, numK, dv, valueGroup;
   // Per task: the accumulator, running max, sum and rescale factor of each
-  // row, and the score tile.
+  // row, the weights tile and the raw score tile of each dot product (the
+  // weights tile itself when there is one).
   Value acc, rowMax, rowSum, rowAlpha, scores;
+  SmallVector<Value> rawScores;
 };
 
 } // namespace
@@ -228,12 +238,12 @@ void AttentionLowering::forRowBlocks(Value rows,
   loopFrom(done, rows, [&](Value r) { body(r, 1); });
 }
 
-void AttentionLowering::emitScoreRows(Value bi, Value hi, Value hk, Value kt,
-                                      Value i0, Value r0, int64_t count,
-                                      int64_t numVecs, VectorType vecType,
-                                      Value zeroVec) {
+void AttentionLowering::emitScoreRows(unsigned p, Value bi, Value hi, Value hk,
+                                      Value kt, Value i0, Value r0,
+                                      int64_t count, int64_t numVecs,
+                                      VectorType vecType, Value zeroVec) {
   SmallVector<Value> inits(count * numVecs, zeroVec);
-  auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqk, cIdx(1), inits);
+  auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqks[p], cIdx(1), inits);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(dLoop.getBody());
@@ -241,14 +251,14 @@ void AttentionLowering::emitScoreRows(Value bi, Value hi, Value hk, Value kt,
     SmallVector<Value> kv;
     for (int64_t v = 0; v < numVecs; ++v)
       kv.push_back(vector::LoadOp::create(
-          b, loc, vecType, keyPacked,
+          b, loc, vecType, keyPacked[p],
           ValueRange{bi, hk, kt, d, cIdx(v * vectorWidth)}));
     SmallVector<Value> next;
     for (int64_t k = 0; k < count; ++k) {
       Value i = arith::AddIOp::create(
           b, loc, i0, arith::AddIOp::create(b, loc, r0, cIdx(k)));
       Value qv = vector::BroadcastOp::create(b, loc, vecType,
-                                             load(query, {bi, hi, i, d}));
+                                             load(queries[p], {bi, hi, i, d}));
       for (int64_t v = 0; v < numVecs; ++v)
         next.push_back(vector::FMAOp::create(
             b, loc, qv, kv[v], dLoop.getRegionIterArg(k * numVecs + v)));
@@ -258,12 +268,13 @@ void AttentionLowering::emitScoreRows(Value bi, Value hi, Value hk, Value kt,
   for (int64_t k = 0; k < count; ++k) {
     Value r = arith::AddIOp::create(b, loc, r0, cIdx(k));
     for (int64_t v = 0; v < numVecs; ++v)
-      vector::StoreOp::create(b, loc, dLoop.getResult(k * numVecs + v), scores,
+      vector::StoreOp::create(b, loc, dLoop.getResult(k * numVecs + v),
+                              rawScores[p],
                               ValueRange{r, cIdx(v * vectorWidth)});
   }
 }
 
-void AttentionLowering::emitValueRows(Value bi, Value hk, Value j0, Value cols,
+void AttentionLowering::emitValueRows(Value bi, Value hv, Value j0, Value cols,
                                       Value r0, int64_t count,
                                       VectorType vecType) {
   int64_t numVecs = *getConstantIntValue(dv) / vectorWidth;
@@ -294,7 +305,7 @@ void AttentionLowering::emitValueRows(Value bi, Value hk, Value j0, Value cols,
     for (int64_t v = 0; v < numVecs; ++v)
       vv.push_back(
           vector::LoadOp::create(b, loc, vecType, value,
-                                 ValueRange{bi, hk, j, cIdx(v * vectorWidth)}));
+                                 ValueRange{bi, hv, j, cIdx(v * vectorWidth)}));
     SmallVector<Value> next;
     for (int64_t k = 0; k < count; ++k) {
       Value p = vector::BroadcastOp::create(b, loc, vecType,
@@ -316,9 +327,11 @@ bool AttentionLowering::canVectorizeWeights(bool applyMask) {
   // key blocks (tiles and vectors start at multiples of the vector width).
   if (blockMask && (*op.getBlockSizes())[1] % vectorWidth != 0)
     return false;
-  // Score arguments (s, b, h, i, j), mask arguments (b, h, i, j).
-  return isVectorizableRegion(op.getScore(),
-                              {true, false, false, false, true}) &&
+  // Score arguments (s_1, ..., s_P, b, h, i, j), mask arguments (b, h, i,
+  // j).
+  SmallVector<bool> scoreVarying(numDots, true);
+  scoreVarying.append({false, false, false, true});
+  return isVectorizableRegion(op.getScore(), scoreVarying) &&
          (!applyMask ||
           isVectorizableRegion(op.getMask(), {false, false, false, true}));
 }
@@ -344,16 +357,17 @@ void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
   auto scoresOfRow = [&](Value hidden) {
     SmallVector<Value> vecs;
     for (int64_t c0 = 0; c0 < tk; c0 += vectorWidth) {
-      Value s = vector::LoadOp::create(b, loc, vecType, scores,
-                                       ValueRange{r, cIdx(c0)});
+      SmallVector<Value> args = rawScoresAt(r, cIdx(c0), vecType);
       Value cVec = arith::AddIOp::create(
           b, loc, vector::BroadcastOp::create(b, loc, idxVecType, cIdx(c0)),
           iota);
       Value jVec = arith::AddIOp::create(
           b, loc, vector::BroadcastOp::create(b, loc, idxVecType, j0), cVec);
-      if (!op.getScore().empty())
-        s = cloneRegionOnVectors(b, loc, op.getScore(), {s, bi, hi, i, jVec},
-                                 vectorWidth);
+      Value s = args.empty() ? Value() : args.front();
+      if (!op.getScore().empty()) {
+        args.append({bi, hi, i, jVec});
+        s = cloneRegionOnVectors(b, loc, op.getScore(), args, vectorWidth);
+      }
       if (normalizer == attn::Normalizer::Sigmoid) {
         if (bias)
           s = arith::AddFOp::create(b, loc, s, splat(bias));
@@ -448,9 +462,12 @@ void AttentionLowering::emitRowWeightsScalar(Value bi, Value hi, Value i,
   // The score region and the mask, then the weights in place of s.
   auto scoreAt = [&](Value c, Value &visible) {
     Value j = arith::AddIOp::create(b, loc, j0, c);
-    Value s = load(scores, {r, c});
-    if (!op.getScore().empty())
-      s = inlineRegion(op.getScore(), {s, bi, hi, i, j});
+    SmallVector<Value> args = rawScoresAt(r, c, VectorType());
+    Value s = args.empty() ? Value() : args.front();
+    if (!op.getScore().empty()) {
+      args.append({bi, hi, i, j});
+      s = inlineRegion(op.getScore(), args);
+    }
     visible = visibleAt(bi, hi, i, j, applyMask);
     return s;
   };
@@ -505,9 +522,20 @@ void AttentionLowering::emitRowWeightsScalar(Value bi, Value hi, Value i,
   loopFrom(cols, cIdx(tk), [&](Value c) { store(zero, scores, {r, c}); });
 }
 
-void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
-                                    Value rows, Value kt, Value j0, Value cols,
-                                    bool applyMask) {
+SmallVector<Value> AttentionLowering::rawScoresAt(Value r, Value c,
+                                                  VectorType vecType) {
+  SmallVector<Value> raw;
+  for (Value tile : rawScores)
+    raw.push_back(vecType ? vector::LoadOp::create(b, loc, vecType, tile,
+                                                   ValueRange{r, c})
+                                .getResult()
+                          : load(tile, {r, c}));
+  return raw;
+}
+
+void AttentionLowering::emitKeyTile(Value bi, Value hi, ValueRange hks,
+                                    Value hv, Value i0, Value rows, Value kt,
+                                    Value j0, Value cols, bool applyMask) {
   auto vecType = VectorType::get({vectorWidth}, elemType);
   Value zeroVec = arith::ConstantOp::create(
       b, loc, vecType,
@@ -517,9 +545,11 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
   bool vectorPV = dvStatic && *dvStatic % vectorWidth == 0;
   // s[r, :] = q[b, h, i0 + r, :] . kT for every row, kRowBlock rows at a
   // time, then the rows left over one by one.
-  forRowBlocks(rows, [&](Value r0, int64_t count) {
-    emitScoreRows(bi, hi, hk, kt, i0, r0, count, numVecs, vecType, zeroVec);
-  });
+  for (unsigned p = 0; p < numDots; ++p)
+    forRowBlocks(rows, [&](Value r0, int64_t count) {
+      emitScoreRows(p, bi, hi, hks[p], kt, i0, r0, count, numVecs, vecType,
+                    zeroVec);
+    });
   bool vectorWeights = canVectorizeWeights(applyMask);
   bool softmax = op.getNormalizer() == attn::Normalizer::Softmax;
   loop(rows, [&](Value r) {
@@ -540,7 +570,7 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
         Value p = load(scores, {r, c});
         Value j = arith::AddIOp::create(b, loc, j0, c);
         loop(dv, [&](Value e) {
-          Value prod = fastMul(p, load(value, {bi, hk, j, e}));
+          Value prod = fastMul(p, load(value, {bi, hv, j, e}));
           store(fastAdd(load(acc, {r, e}), prod), acc, {r, e});
         });
       });
@@ -550,17 +580,19 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, Value hk, Value i0,
   // kRowBlock rows at a time, each value vector loaded once per block.
   if (vectorPV)
     forRowBlocks(rows, [&](Value r0, int64_t count) {
-      emitValueRows(bi, hk, j0, cols, r0, count, vecType);
+      emitValueRows(bi, hv, j0, cols, r0, count, vecType);
     });
 }
 
-void AttentionLowering::emitKeyPacking(Value batch, Value kvHeads,
+void AttentionLowering::emitKeyPacking(unsigned p, Value batch,
                                        Value numKeyTiles) {
-  SmallVector<OpFoldResult> ubs = {batch, kvHeads, numKeyTiles};
+  Value key = keys[p], packed = keyPacked[p], dqk = dqks[p];
+  SmallVector<OpFoldResult> ubs = {batch, dimOf(key, 1), numKeyTiles};
   auto forall = scf::ForallOp::create(b, loc, ubs, ValueRange{}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getBody()->getTerminator());
-  ValueRange ivs = forall.getInductionVars();
+  // getInductionVars() returns a new vector: keep it.
+  SmallVector<Value> ivs = forall.getInductionVars();
   Value bi = ivs[0], hk = ivs[1], kt = ivs[2];
   Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
   Value cols = arith::MinSIOp::create(b, loc, cIdx(tk),
@@ -568,12 +600,12 @@ void AttentionLowering::emitKeyPacking(Value batch, Value kvHeads,
   loop(cols, [&](Value c) {
     Value j = arith::AddIOp::create(b, loc, j0, c);
     loop(dqk, [&](Value d) {
-      store(load(key, {bi, hk, j, d}), keyPacked, {bi, hk, kt, d, c});
+      store(load(key, {bi, hk, j, d}), packed, {bi, hk, kt, d, c});
     });
   });
   Value zero = cF(0.0);
   loopFrom(cols, cIdx(tk), [&](Value c) {
-    loop(dqk, [&](Value d) { store(zero, keyPacked, {bi, hk, kt, d, c}); });
+    loop(dqk, [&](Value d) { store(zero, packed, {bi, hk, kt, d, c}); });
   });
 }
 
@@ -585,7 +617,10 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
   Value i0 = arith::MulIOp::create(b, loc, qt, cIdx(tq));
   Value rows = arith::MinSIOp::create(b, loc, cIdx(tq),
                                       arith::SubIOp::create(b, loc, numQ, i0));
-  Value hk = arith::DivUIOp::create(b, loc, hi, group);
+  SmallVector<Value> hks;
+  for (Value group : keyGroups)
+    hks.push_back(arith::DivUIOp::create(b, loc, hi, group));
+  Value hv = arith::DivUIOp::create(b, loc, hi, valueGroup);
 
   auto dynIfNeeded = [](Value size, SmallVectorImpl<Value> &dyn) -> int64_t {
     if (std::optional<int64_t> c = getConstantIntValue(size))
@@ -600,6 +635,9 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
   rowSum = stackBuffer({tq}, {});
   rowAlpha = stackBuffer({tq}, {});
   scores = stackBuffer({tq, tk}, {});
+  rawScores.clear();
+  for (unsigned p = 0; p < numDots; ++p)
+    rawScores.push_back(numDots == 1 ? scores : stackBuffer({tq, tk}, {}));
 
   Value zero = cF(0.0);
   loop(rows, [&](Value r) {
@@ -624,15 +662,16 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifMay.thenBlock()->getTerminator());
     if (op.getMask().empty()) {
-      emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/false);
+      emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols,
+                  /*applyMask=*/false);
       return;
     }
     auto ifFull = scf::IfOp::create(b, loc, visibility.mustBeVisible,
                                     /*withElseRegion=*/true);
     b.setInsertionPoint(ifFull.thenBlock()->getTerminator());
-    emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/false);
+    emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/false);
     b.setInsertionPoint(ifFull.elseBlock()->getTerminator());
-    emitKeyTile(bi, hi, hk, i0, rows, kt, j0, cols, /*applyMask=*/true);
+    emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/true);
   });
 
   // out[b, h, i0 + r, :] = acc[r, :] normalized; lse = m + log l.
@@ -659,7 +698,11 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
         store(value, lse, {bi, hi, i});
       }
     } else if (normalizer == attn::Normalizer::Sum) {
-      scale = arith::DivFOp::create(b, loc, cF(1.0), sum);
+      // Scores summing to 0 (no visible key) give 0, as in the interpreter.
+      Value nonZero =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, sum, zero);
+      Value inv = arith::DivFOp::create(b, loc, cF(1.0), sum);
+      scale = arith::SelectOp::create(b, loc, nonZero, inv, zero);
     }
     loop(dv, [&](Value e) {
       Value o = load(acc, {r, e});
@@ -673,16 +716,20 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
 
 LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
   exps = &expOps;
-  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  numDots = op.getNumDots();
   auto outType = cast<RankedTensorType>(op.getOutput().getType());
-  elemType = dyn_cast<FloatType>(qType.getElementType());
-  for (Value v : {op.getKey(), op.getValue(), op.getOutput()})
-    if (cast<RankedTensorType>(v.getType()).getElementType() != elemType)
+  Type scoreType = op.getScoreType();
+  elemType = dyn_cast<FloatType>(scoreType);
+  SmallVector<Value> typed(op.getQueries());
+  llvm::append_range(typed, op.getKeys());
+  typed.append({op.getValue(), op.getOutput()});
+  for (Value v : typed)
+    if (cast<RankedTensorType>(v.getType()).getElementType() != scoreType)
       return op.emitError("not supported yet: lowering attn.attention with "
                           "mixed element types");
   if (!elemType || !(elemType.isF32() || elemType.isF64()))
     return op.emitError("not supported yet: lowering attn.attention on ")
-           << qType.getElementType() << " (only f32 and f64)";
+           << scoreType << " (only f32 and f64)";
   vectorWidth = 512 / elemType.getWidth();
   if (tk % vectorWidth != 0)
     return op.emitError("attn-lower-attention: tile-k (")
@@ -702,9 +749,21 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
     return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
                                              /*read_only=*/true);
   };
-  query = bufferOf(op.getQuery());
-  key = bufferOf(op.getKey());
+  for (auto [q, k] : llvm::zip(op.getQueries(), op.getKeys())) {
+    queries.push_back(bufferOf(q));
+    keys.push_back(bufferOf(k));
+  }
   value = bufferOf(op.getValue());
+  // B, H and N come from the first query, or from the init without one
+  // (only its sizes are read: it is never bufferized).
+  auto rowDim = [&](int64_t i) -> Value {
+    if (numDots)
+      return dimOf(queries.front(), i);
+    auto type = cast<RankedTensorType>(op.getInit().getType());
+    if (!type.isDynamicDim(i))
+      return cIdx(type.getDimSize(i));
+    return tensor::DimOp::create(b, loc, op.getInit(), i);
+  };
   if (op.getBlockMask())
     blockMask = bufferOf(op.getBlockMask());
   bias = op.getBias();
@@ -713,17 +772,21 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
                ? arith::ExtFOp::create(b, loc, elemType, bias).getResult()
                : arith::TruncFOp::create(b, loc, elemType, bias).getResult();
 
-  Value batch = dimOf(query, 0), heads = dimOf(query, 1);
-  numQ = dimOf(query, 2);
-  dqk = dimOf(query, 3);
-  numK = dimOf(key, 2);
+  Value batch = rowDim(0), heads = rowDim(1);
+  numQ = rowDim(2);
+  numK = dimOf(value, 2);
   dv = dimOf(value, 3);
-  group = arith::DivUIOp::create(b, loc, heads, dimOf(key, 1));
+  for (unsigned p = 0; p < numDots; ++p) {
+    dqks.push_back(dimOf(queries[p], 3));
+    keyGroups.push_back(
+        arith::DivUIOp::create(b, loc, heads, dimOf(keys[p], 1)));
+  }
+  valueGroup = arith::DivUIOp::create(b, loc, heads, dimOf(value, 1));
 
   SmallVector<Value> outDyn;
   for (int64_t i = 0; i < 4; ++i)
     if (outType.isDynamicDim(i))
-      outDyn.push_back(i == 3 ? dv : dimOf(query, i));
+      outDyn.push_back(i == 3 ? dv : rowDim(i));
   out = memref::AllocOp::create(
       b, loc, MemRefType::get(outType.getShape(), elemType), outDyn);
   if (op.getWithLse()) {
@@ -731,7 +794,7 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
     SmallVector<Value> lseDyn;
     for (int64_t i = 0; i < 3; ++i)
       if (lseType.isDynamicDim(i))
-        lseDyn.push_back(dimOf(query, i));
+        lseDyn.push_back(rowDim(i));
     lse = memref::AllocOp::create(
         b, loc, MemRefType::get(lseType.getShape(), lseType.getElementType()),
         lseDyn);
@@ -739,21 +802,21 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
 
   // The packed keys: allocated here, freed by the deallocation pipeline
   // after their last use, like `out`.
-  Value kvHeads = dimOf(key, 1);
   Value numKeyTiles = arith::CeilDivUIOp::create(b, loc, numK, cIdx(tk));
-  {
+  for (unsigned p = 0; p < numDots; ++p) {
     SmallVector<Value> packedDyn;
     SmallVector<int64_t> packedShape;
-    for (Value size : {batch, kvHeads, numKeyTiles, dqk, cIdx(tk)}) {
+    for (Value size :
+         {batch, dimOf(keys[p], 1), numKeyTiles, dqks[p], cIdx(tk)}) {
       std::optional<int64_t> c = getConstantIntValue(size);
       packedShape.push_back(c ? *c : ShapedType::kDynamic);
       if (!c)
         packedDyn.push_back(size);
     }
-    keyPacked = memref::AllocOp::create(
-        b, loc, MemRefType::get(packedShape, elemType), packedDyn);
+    keyPacked.push_back(memref::AllocOp::create(
+        b, loc, MemRefType::get(packedShape, elemType), packedDyn));
+    emitKeyPacking(p, batch, numKeyTiles);
   }
-  emitKeyPacking(batch, kvHeads, numKeyTiles);
 
   Value numQueryTiles = arith::CeilDivUIOp::create(b, loc, numQ, cIdx(tq));
   SmallVector<OpFoldResult> ubs = {batch, heads, numQueryTiles};
@@ -761,7 +824,8 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(forall.getBody()->getTerminator());
-    ValueRange ivs = forall.getInductionVars();
+    // getInductionVars() returns a new vector: keep it.
+    SmallVector<Value> ivs = forall.getInductionVars();
     emitTask(ivs[0], ivs[1], ivs[2]);
   }
 

@@ -401,7 +401,8 @@ struct SDPAToAttentionPattern : OpRewritePattern<linalg::BatchMatmulOp> {
     Value v4 = expandUnitHead(rewriter, loc, value);
     auto attention = attn::AttentionOp::create(
         rewriter, loc, withUnitHead(oTy), /*lse=*/Type(),
-        attn::Normalizer::Softmax, q4, k4, v4, /*bias=*/Value(),
+        attn::Normalizer::Softmax, ValueRange{q4}, ValueRange{k4}, v4,
+        /*init=*/Value(), /*bias=*/Value(),
         /*block_mask=*/Value(), /*block_sizes=*/DenseI64ArrayAttr(),
         /*with_lse=*/false);
     Value result = tensor::CollapseShapeOp::create(rewriter, loc, oTy,

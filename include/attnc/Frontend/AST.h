@@ -638,6 +638,11 @@ public:
 void forEachChild(const Expr &e, llvm::function_ref<void(const Expr &)> onExpr,
                   llvm::function_ref<void(const Stmt &)> onStmt);
 
+/// Whether `a` and `b` are the same expression: the same tree of nodes with
+/// the same names, literals and operators (locations and types aside).
+/// Attends, scans and group literals are never equal to anything.
+bool structurallyEqual(const Expr &a, const Expr &b);
+
 /// A parsed program: the declarations of the main file and, before them, of
 /// every file it imports (each file once, in import order).
 struct Module {

@@ -152,3 +152,69 @@ void attnc::forEachChild(const Expr &e,
       onStmt(*stmt);
   }
 }
+
+bool attnc::structurallyEqual(const Expr &a, const Expr &b) {
+  if (a.getKind() != b.getKind())
+    return false;
+  auto same = [](const ExprPtr &x, const ExprPtr &y) {
+    if (!x || !y)
+      return !x && !y;
+    return structurallyEqual(*x, *y);
+  };
+  auto sameList = [&](const std::vector<ExprPtr> &x,
+                      const std::vector<ExprPtr> &y) {
+    if (x.size() != y.size())
+      return false;
+    for (size_t k = 0; k < x.size(); ++k)
+      if (!same(x[k], y[k]))
+        return false;
+    return true;
+  };
+  using llvm::cast;
+  switch (a.getKind()) {
+  case Expr::Kind::IntLit:
+    return cast<IntLitExpr>(a).value == cast<IntLitExpr>(b).value;
+  case Expr::Kind::FloatLit:
+    return cast<FloatLitExpr>(a).value == cast<FloatLitExpr>(b).value;
+  case Expr::Kind::BoolLit:
+    return cast<BoolLitExpr>(a).value == cast<BoolLitExpr>(b).value;
+  case Expr::Kind::Name:
+    return cast<NameExpr>(a).name == cast<NameExpr>(b).name;
+  case Expr::Kind::Subscript: {
+    const auto &x = cast<SubscriptExpr>(a), &y = cast<SubscriptExpr>(b);
+    return same(x.base, y.base) && sameList(x.indices, y.indices);
+  }
+  case Expr::Kind::Member: {
+    const auto &x = cast<MemberExpr>(a), &y = cast<MemberExpr>(b);
+    return x.member == y.member && same(x.base, y.base);
+  }
+  case Expr::Kind::Unary: {
+    const auto &x = cast<UnaryExpr>(a), &y = cast<UnaryExpr>(b);
+    return x.op == y.op && same(x.operand, y.operand);
+  }
+  case Expr::Kind::Binary: {
+    const auto &x = cast<BinaryExpr>(a), &y = cast<BinaryExpr>(b);
+    return x.op == y.op && same(x.lhs, y.lhs) && same(x.rhs, y.rhs);
+  }
+  case Expr::Kind::Call: {
+    const auto &x = cast<CallExpr>(a), &y = cast<CallExpr>(b);
+    if (x.callee != y.callee || x.constArgs.size() != y.constArgs.size())
+      return false;
+    for (size_t k = 0; k < x.constArgs.size(); ++k)
+      if (x.constArgs[k].name != y.constArgs[k].name ||
+          !same(x.constArgs[k].value, y.constArgs[k].value))
+        return false;
+    return sameList(x.args, y.args);
+  }
+  case Expr::Kind::Reduce: {
+    const auto &x = cast<ReduceExpr>(a), &y = cast<ReduceExpr>(b);
+    return x.op == y.op && x.index == y.index && same(x.extent, y.extent) &&
+           same(x.param, y.param) && same(x.body, y.body);
+  }
+  case Expr::Kind::GroupLit:
+  case Expr::Kind::Attend:
+  case Expr::Kind::Scan:
+    return false;
+  }
+  return false;
+}

@@ -132,8 +132,8 @@ mlir::Value FnGen::genExtent(const Expr &e) {
 //===----------------------------------------------------------------------===//
 
 mlir::Value FnGen::gen(const Expr &e, const Env &env) {
-  if (&e == env.dot)
-    return env.dotValue;
+  if (auto it = env.replaced.find(&e); it != env.replaced.end())
+    return it->second;
   mlir::Location l = loc(e.getLoc());
   std::optional<ValueType> type = typeOf(e, env);
   if (!type) {
@@ -203,9 +203,21 @@ mlir::Value FnGen::gen(const Expr &e, const Env &env) {
   }
   if (auto *red = dyn_cast<ReduceExpr>(&e))
     return genReduce(*red, env);
-  if (isa<AttendExpr>(&e))
-    return unsupported(e.getLoc(), "attend inside an expression (define it "
-                                   "on its own: out[b, h, i] = attend ...)");
+  if (auto *attend = dyn_cast<AttendExpr>(&e)) {
+    // Computed before the statement (hoistNestedAttends): read it at the
+    // current indices.
+    auto it = hoistedAttends.find(attend);
+    if (it == hoistedAttends.end())
+      return unsupported(e.getLoc(), "an attend here");
+    llvm::SmallVector<mlir::Value> indices;
+    for (const std::string &name : it->second.second) {
+      auto index = env.indices.find(name);
+      if (index == env.indices.end())
+        return error(e.getLoc(), "internal error: an attend's index");
+      indices.push_back(index->second);
+    }
+    return sliceAt(it->second.first, indices, e, env);
+  }
   return unsupported(e.getLoc(), "scan inside an expression (define it on "
                                  "its own: out[b, h, t] = scan ...)");
 }
@@ -249,9 +261,6 @@ mlir::Value FnGen::genSubscript(const SubscriptExpr &e, const Env &env) {
   mlir::Value base = gen(*e.base, env);
   if (!base)
     return {};
-  auto baseType = mlir::dyn_cast<mlir::RankedTensorType>(base.getType());
-  if (!baseType)
-    return error(e.getLoc(), "internal error: a subscript of a scalar");
   llvm::SmallVector<mlir::Value> indices;
   for (const ExprPtr &index : e.indices) {
     Env inner = env;
@@ -261,6 +270,16 @@ mlir::Value FnGen::genSubscript(const SubscriptExpr &e, const Env &env) {
       return {};
     indices.push_back(coerce(v, builder.getIndexType(), l));
   }
+  return sliceAt(base, indices, e, env);
+}
+
+mlir::Value FnGen::sliceAt(mlir::Value base,
+                           llvm::ArrayRef<mlir::Value> indices, const Expr &e,
+                           const Env &env) {
+  mlir::Location l = loc(e.getLoc());
+  auto baseType = mlir::dyn_cast<mlir::RankedTensorType>(base.getType());
+  if (!baseType)
+    return error(e.getLoc(), "internal error: a subscript of a scalar");
   if (indices.size() == size_t(baseType.getRank()))
     return mlir::tensor::ExtractOp::create(builder, l, base, indices);
   // A partial subscript: the rank-reduced slice of the remaining dims.
@@ -519,7 +538,7 @@ mlir::Value FnGen::genElementwise(const Expr &root, const Env &env) {
     Env inner = env;
     if (!(e.type && e.type->isGroup()))
       inner.member.reset();
-    if (t && !t->isScalar() && isElementwise(e) && &e != env.dot) {
+    if (t && !t->isScalar() && isElementwise(e) && !env.replaced.count(&e)) {
       for (const Expr *op : operandsOf(e))
         if (!collect(*op))
           return false;

@@ -324,19 +324,22 @@ bool FnGen::genFn(const FnDecl &decl) {
 //===----------------------------------------------------------------------===//
 
 bool FnGen::genStmt(const Stmt &stmt, const Env &env) {
+  bool hoisted = hoistNestedAttends(stmt, env);
   if (auto *def = dyn_cast<IndexedDefStmt>(&stmt)) {
-    if (genIndexedDef(*def, env))
+    if (hoisted && genIndexedDef(*def, env))
       return true;
     frame().poisoned.insert(def->name);
     return false;
   }
   if (auto *let = dyn_cast<LetStmt>(&stmt)) {
-    if (genLet(*let, env))
+    if (hoisted && genLet(*let, env))
       return true;
     for (const LetStmt::Name &n : let->names)
       frame().poisoned.insert(n.name);
     return false;
   }
+  if (!hoisted)
+    return false;
   if (auto *ret = dyn_cast<ReturnStmt>(&stmt)) {
     auto func = mlir::cast<mlir::func::FuncOp>(
         builder.getInsertionBlock()->getParentOp());
@@ -377,6 +380,17 @@ bool FnGen::genLet(const LetStmt &let, const Env &outer) {
       return false;
     if (auto *scan = dyn_cast<ScanExpr>(let.value.get()))
       return genScan(let.names.front().name, {}, *scan, *let.value->type);
+    if (auto *attend = dyn_cast<AttendExpr>(let.value.get())) {
+      ValueType type = resolve(*let.value->type);
+      mlir::Value v =
+          genAttend(*attend, {}, {}, elemType(type.getElemType()), outer);
+      if (v)
+        v = convert(v, mlirType(type), loc(let.getLoc()));
+      if (!v)
+        return false;
+      frame().names[let.names.front().name] = Binding{type, {v}};
+      return true;
+    }
     return bindExpr(let.names.front().name, *let.value->type, *let.value,
                     outer);
   }
@@ -435,8 +449,29 @@ bool FnGen::bindExpr(const std::string &name, const ValueType &checked,
 bool FnGen::genIndexedDef(const IndexedDefStmt &def, const Env &env) {
   if (!def.checkedType)
     return false;
-  if (auto *attend = dyn_cast<AttendExpr>(def.value.get()))
-    return genAttend(def, *attend);
+  if (auto *attend = dyn_cast<AttendExpr>(def.value.get())) {
+    llvm::SmallVector<std::string> names;
+    llvm::SmallVector<mlir::Value> sizes;
+    for (const IndexDecl &index : def.indices) {
+      if (!index.checkedExtent)
+        return false;
+      mlir::Value size =
+          dimValue(index.checkedExtent->substitute(frame().subst), index.loc);
+      if (!size)
+        return false;
+      names.push_back(index.name);
+      sizes.push_back(size);
+    }
+    ValueType type = resolve(*def.checkedType);
+    mlir::Value v =
+        genAttend(*attend, names, sizes, elemType(type.getElemType()), env);
+    if (v)
+      v = convert(v, mlirType(type), loc(def.getLoc()));
+    if (!v)
+      return false;
+    frame().names[def.name] = Binding{type, {v}};
+    return true;
+  }
   if (auto *scan = dyn_cast<ScanExpr>(def.value.get())) {
     if (def.indices.empty() || def.indices.back().name != scan->index) {
       error(def.getLoc(), "internal error: a scan's time index");

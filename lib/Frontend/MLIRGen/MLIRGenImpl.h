@@ -66,9 +66,9 @@ struct Frame {
 struct Env {
   /// Index variables, as `index` values.
   std::map<std::string, mlir::Value> indices;
-  /// Inside an attend score region: the `dot` call replaced by `%s`.
-  const Expr *dot = nullptr;
-  mlir::Value dotValue;
+  /// Sub-expressions whose values are already computed: inside an attend
+  /// score region, the dot products of the kernel (`%s_p`).
+  llvm::DenseMap<const Expr *, mlir::Value> replaced;
   /// The member of group-typed expressions being generated.
   std::optional<unsigned> member;
 };
@@ -145,6 +145,10 @@ public:
   mlir::Value gen(const Expr &e, const Env &env);
   mlir::Value genName(const NameExpr &e, const Env &env);
   mlir::Value genSubscript(const SubscriptExpr &e, const Env &env);
+  /// `base[indices...]`: an element, or the slice of the trailing dims, of
+  /// the type of `e`.
+  mlir::Value sliceAt(mlir::Value base, llvm::ArrayRef<mlir::Value> indices,
+                      const Expr &e, const Env &env);
   mlir::Value genElementwise(const Expr &e, const Env &env);
   mlir::Value genMatMul(const BinaryExpr &e, const Env &env);
   mlir::Value genBuiltin(const CallExpr &call, const Env &env);
@@ -163,7 +167,18 @@ public:
   mlir::Value genExtent(const Expr &e);
 
   // --- attend (AttendGen.cpp) ---
-  bool genAttend(const IndexedDefStmt &def, const AttendExpr &attend);
+  /// `attend` as a tensor [out..., shape(value)] of `elem`: one row per
+  /// combination of the indices `out` (the definition's, and those of
+  /// reductions around a nested attend) with their extents `sizes`.
+  mlir::Value genAttend(const AttendExpr &attend,
+                        llvm::ArrayRef<std::string> out,
+                        llvm::ArrayRef<mlir::Value> sizes, mlir::Type elem,
+                        const Env &env);
+  /// Generates every attend nested in an expression of `stmt` (not the
+  /// whole value of an indexed definition) before the statement, as a
+  /// tensor over the definition's indices and the reductions around it;
+  /// `gen` then reads it at the current indices.
+  bool hoistNestedAttends(const Stmt &stmt, const Env &env);
 
   // --- scan and grad (ScanGen.cpp) ---
   /// `name[batch..., t] = scan t < N {...}` (no batch for `name = scan`).
@@ -192,6 +207,11 @@ public:
   ScanContext *currentScan = nullptr;
   /// The gradients of each grad call of the current scan body, flattened.
   llvm::DenseMap<const CallExpr *, llvm::SmallVector<mlir::Value>> gradCache;
+  /// Attends nested in expressions, computed by hoistNestedAttends: the
+  /// tensor and the indices it is read at.
+  llvm::DenseMap<const AttendExpr *,
+                 std::pair<mlir::Value, llvm::SmallVector<std::string>>>
+      hoistedAttends;
   /// Functions being inlined, to report recursion (Sema rejects it).
   llvm::SmallVector<const FnDecl *> inlining;
 };

@@ -376,6 +376,8 @@ bool FnGen::genScan(const std::string &name,
     if (isa<StateDeclStmt>(s.get()))
       continue;
     if (auto *e = dyn_cast<EmitStmt>(s.get())) {
+      if (!hoistNestedAttends(*e, env))
+        return false;
       emitted = gen(*e->value, env);
       if (!emitted)
         return false;

@@ -84,11 +84,114 @@ func.func @f(%q: tensor<1x4x16x8xf32>, %k: tensor<1x4x16x8xf32>,
 // -----
 
 func.func @f(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>,
-             %v: tensor<1x4x16x8xf32>) {
-  // expected-error @+1 {{'attn.attention' op value head count (4) does not match key head count (2)}}
+             %v: tensor<1x3x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op query head count (4) is not a multiple of value head count (3)}}
   %o = attn.attention softmax
-      ins(%q, %k, %v : tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x8xf32>)
+      ins(%q, %k, %v : tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x3x16x8xf32>)
       -> tensor<1x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %k: tensor<1x4x16x8xf32>,
+             %v: tensor<1x4x16x8xf32>) {
+  // expected-error @+2 {{expected (query, key) pairs and a value, got 2 operands}}
+  %o = attn.attention softmax
+      ins(%q, %v : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %v: tensor<1x4x16x8xf32>) {
+  // expected-error @+2 {{expected as many types as operands, got 1 for 3}}
+  %o = attn.attention softmax
+      ins(%q, %q, %v : tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%v: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op without queries needs outs(%init) for [B, H, N]}}
+  %o = attn.attention softmax ins(%v : tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+      score {
+      ^bb0(%b: index, %h: index, %i: index, %j: index):
+        %c = arith.constant 0.0 : f32
+        attn.yield %c : f32
+      }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %v: tensor<1x4x16x8xf32>,
+             %e: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op outs(%init) is only for attention without queries}}
+  %o = attn.attention softmax ins(%q, %q, %v : tensor<1x4x16x8xf32>,
+                                  tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>)
+      outs(%e : tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%v: tensor<1x4x16x8xf32>, %e: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op an empty score region (the identity score) needs exactly one query and key, got 0}}
+  %o = attn.attention softmax ins(%v : tensor<1x4x16x8xf32>)
+      outs(%e : tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %q2: tensor<1x4x16x4xf32>,
+             %k2: tensor<1x4x16x4xf32>, %v: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op score region must have 6 arguments (2 dot products, b, h, i, j), got 5}}
+  %o = attn.attention softmax
+      ins(%q, %q, %q2, %k2, %v : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>,
+          tensor<1x4x16x4xf32>, tensor<1x4x16x4xf32>, tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+        attn.yield %s : f32
+      }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %q2: tensor<1x4x8x4xf32>,
+             %k2: tensor<1x4x16x4xf32>, %v: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op query 1 shape [1, 4, 8, 4] does not match query 0's [B, H, N] [1, 4, 16]}}
+  %o = attn.attention softmax
+      ins(%q, %q, %q2, %k2, %v : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>,
+          tensor<1x4x8x4xf32>, tensor<1x4x16x4xf32>, tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+      score {
+      ^bb0(%s: f32, %t: f32, %b: index, %h: index, %i: index, %j: index):
+        attn.yield %s : f32
+      }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x16x8xf32>, %q2: tensor<1x4x16x4xf32>,
+             %k2: tensor<1x4x16x8xf32>, %v: tensor<1x4x16x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op key 1 head dim (8) does not match query 1 head dim (4)}}
+  %o = attn.attention softmax
+      ins(%q, %q, %q2, %k2, %v : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>,
+          tensor<1x4x16x4xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>)
+      -> tensor<1x4x16x8xf32>
+      score {
+      ^bb0(%s: f32, %t: f32, %b: index, %h: index, %i: index, %j: index):
+        attn.yield %s : f32
+      }
   return
 }
 
