@@ -13,6 +13,7 @@
 
 #include "CPUBackend.h"
 
+#include "attnc/Frontend/MLIRGen.h"
 #include "attnc/Target/CPU/Linker.h"
 #include "attnc/Target/CPU/ObjectEmitter.h"
 #include "attnc/Target/CPU/Pipeline.h"
@@ -47,7 +48,9 @@ std::vector<const Decl *> attnc::driver::getEntries(const Module &module) {
   for (const DeclPtr &decl : module.decls)
     if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
         decl->getLoc().file == module.mainFile)
-      entries.push_back(decl.get());
+      if (const auto *fn = llvm::dyn_cast<FnDecl>(decl.get());
+          !fn || isInstantiable(*fn))
+        entries.push_back(decl.get());
   return entries;
 }
 

@@ -68,7 +68,8 @@ bool hasRecurrence(const Decl *entry, mlir::ModuleOp ir);
 int getEntryInputs(const EntryPoint &entry, mlir::ModuleOp ir,
                    std::vector<EntryTensor> &inputs);
 
-/// The fn and arch declarations of the main file: the possible entries.
+/// The fn and arch declarations of the main file: the possible entries (a
+/// fn with a constant that has no value is a template: not one).
 std::vector<const Decl *> getEntries(const Module &module);
 
 /// The names of the results: the returned names of a fn, `output` for an

@@ -780,6 +780,13 @@ int attnc::driver::runRun(const Invocation &inv) {
       for (const Decl *decl : entries)
         if (decl->getName() + "_step" == *inv.entry)
           return runEntry(inv, module, decl, "", /*step=*/true);
+    if (const auto *fn = llvm::dyn_cast_or_null<FnDecl>(entry);
+        fn && !isInstantiable(*fn))
+      for (const ConstParam &c : fn->constParams)
+        if (!fn->checkedConsts.count(c.name))
+          return usageError("--entry " + *inv.entry + ": '" + *inv.entry +
+                            "' has no value for its constant '" + c.name +
+                            "' (give one with --set " + c.name + "=VALUE)");
     if (!entry)
       return usageError("--entry " + *inv.entry + ": no fn or arch named '" +
                         *inv.entry + "' in " + inv.files.front() +

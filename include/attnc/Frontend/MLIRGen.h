@@ -7,9 +7,10 @@
 ///
 /// \file
 /// Lowers a checked AST (see Sema.h) to a module of `func.func`s built from
-/// the attn, tensor, arith and math dialects. v0 covers indexed definitions
-/// of scalars (tensor.generate) and the canonical attend form
-/// (attn.attention); everything else is reported as "not supported yet".
+/// the attn dialect and upstream linalg, tensor, scf, arith and math: one
+/// per fn that has a value for each of its constants, and one per arch.
+/// Constructs that are not lowered yet are reported as "not supported yet"
+/// at their source position.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,11 @@ class MLIRContext;
 } // namespace mlir
 
 namespace attnc {
+
+/// Whether `fn` has a value for every constant (a default, or --set): a fn
+/// without one is a template that only its callers instantiate, and gets no
+/// func.func of its own.
+bool isInstantiable(const FnDecl &fn);
 
 /// Builds the IR of a checked module. The context must have the attn, func,
 /// arith, math and tensor dialects loaded. Returns null after reporting every

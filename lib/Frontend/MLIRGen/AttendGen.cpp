@@ -38,12 +38,14 @@
 ///
 //===----------------------------------------------------------------------===//
 
+#include "LinalgBuilders.h"
 #include "MLIRGenImpl.h"
 
 #include "dialects/Attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -54,6 +56,8 @@
 
 using namespace attnc;
 using namespace attnc::mlirgen;
+namespace attn = mlir::attnc::attn;
+namespace lgen = attnc::lgen;
 using llvm::dyn_cast;
 using llvm::isa;
 
@@ -834,7 +838,6 @@ mlir::Value AttendLowering::run() {
   if (dots.empty())
     init = mlir::tensor::EmptyOp::create(b, l, resultType4, dynSizes);
 
-  namespace attn = mlir::attnc::attn;
   auto normalizer = attn::Normalizer::Softmax;
   mlir::Value bias;
   bool foldBias = false;
@@ -881,9 +884,192 @@ mlir::Value AttendLowering::run() {
 //===----------------------------------------------------------------------===//
 
 mlir::Value AttendLowering::runUnfused() {
-  return g.unsupported(attend.value->getLoc(),
-                       "an attend value that reads a row index (one that "
-                       "the keys are not read at)");
+  // out[o...] = one pass of online softmax over the visible keys, per row:
+  //   scf.forall (o...)
+  //     scf.for j: if mask: s = score, m' = max(m, s), a = exp(m - m'),
+  //                         p = exp(s - m'), l = l a + p, acc = acc a + p V
+  //     out[o...] = acc / l
+  // (sigmoid, sum and none accumulate p V without a running max). Masked
+  // keys are skipped: their score and value are never evaluated.
+  namespace arith = mlir::arith;
+  attn::Normalizer normalizer = attn::Normalizer::Softmax;
+  switch (attend.normalizer.kind) {
+  case Normalizer::Kind::Softmax:
+    break;
+  case Normalizer::Kind::Sigmoid:
+    normalizer = attn::Normalizer::Sigmoid;
+    break;
+  case Normalizer::Kind::Sum:
+    normalizer = attn::Normalizer::Sum;
+    break;
+  case Normalizer::Kind::None:
+    normalizer = attn::Normalizer::None;
+    break;
+  }
+  bool softmax = normalizer == attn::Normalizer::Softmax;
+  // The value's shape S and the result [o..., S].
+  llvm::SmallVector<mlir::OpFoldResult> valueSizes, resultSizes;
+  for (mlir::Value size : outSizes)
+    resultSizes.push_back(
+        staticOf(size) ? mlir::OpFoldResult(b.getIndexAttr(*staticOf(size)))
+                       : mlir::OpFoldResult(size));
+  for (const DimExpr &d : valueShape) {
+    mlir::Value v = g.dimValue(d, attend.value->getLoc());
+    if (!v)
+      return {};
+    mlir::OpFoldResult size =
+        staticOf(v) ? mlir::OpFoldResult(b.getIndexAttr(*staticOf(v)))
+                    : mlir::OpFoldResult(v);
+    valueSizes.push_back(size);
+    resultSizes.push_back(size);
+  }
+  bool scalarValue = valueShape.empty();
+  mlir::Value init = lgen::empty(b, l, resultSizes, elem);
+  llvm::SmallVector<mlir::OpFoldResult> bounds(
+      resultSizes.begin(), resultSizes.begin() + outNames.size());
+  auto forall = mlir::scf::ForallOp::create(
+      b, l, bounds, mlir::ValueRange{init}, std::nullopt);
+  mlir::OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  // getInductionVars() returns a new vector: keep it.
+  llvm::SmallVector<mlir::Value> ivs = forall.getInductionVars();
+  Env env = outer;
+  for (auto [name, iv] : llvm::zip(outNames, ivs))
+    env.indices[name] = iv;
+
+  auto cF = [&](double v) { return lgen::scalar(b, l, elem, v); };
+  mlir::Value zero = cF(0.0), negInf = cF(-INFINITY);
+  mlir::Value acc0 = scalarValue ? zero : lgen::zeros(b, l, valueSizes, elem);
+  mlir::Value biasValue;
+  if (const Expr *bias = attend.normalizer.bias.get()) {
+    biasValue = g.gen(*bias, env);
+    if (!biasValue)
+      return {};
+    biasValue = g.coerce(biasValue, elem, loc(*bias));
+  }
+  auto loop = mlir::scf::ForOp::create(b, l, cIdx(0), numKeys, cIdx(1),
+                                       mlir::ValueRange{negInf, zero, acc0});
+  {
+    mlir::OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    env.indices[j] = loop.getInductionVar();
+    mlir::ValueRange carried = loop.getRegionIterArgs();
+    mlir::Value visible;
+    if (attend.mask) {
+      visible = g.gen(*attend.mask, env);
+      if (!visible)
+        return {};
+      visible = g.coerce(visible, b.getI1Type(), loc(*attend.mask));
+    } else {
+      visible = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+    }
+    auto ifVisible = mlir::scf::IfOp::create(b, l, mlir::TypeRange(carried),
+                                             visible, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(ifVisible.elseBlock());
+    mlir::scf::YieldOp::create(b, l, carried);
+    b.setInsertionPointToStart(ifVisible.thenBlock());
+    mlir::Value s = g.gen(*attend.score, env);
+    if (!s)
+      return {};
+    s = g.coerce(s, elem, loc(*attend.score));
+    mlir::Value m = carried[0], sum = carried[1], acc = carried[2];
+    mlir::Value alpha, p;
+    if (softmax) {
+      mlir::Value next = arith::MaximumFOp::create(b, l, m, s);
+      alpha =
+          mlir::math::ExpOp::create(b, l, arith::SubFOp::create(b, l, m, next));
+      p = mlir::math::ExpOp::create(b, l, arith::SubFOp::create(b, l, s, next));
+      m = next;
+      sum = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, sum, alpha),
+                                  p);
+    } else if (normalizer == attn::Normalizer::Sigmoid) {
+      mlir::Value x =
+          biasValue ? arith::AddFOp::create(b, l, s, biasValue).getResult() : s;
+      mlir::Value e =
+          mlir::math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+      p = arith::DivFOp::create(b, l, cF(1.0),
+                                arith::AddFOp::create(b, l, cF(1.0), e));
+    } else {
+      p = s;
+      sum = arith::AddFOp::create(b, l, sum, p);
+    }
+    mlir::Value v = g.gen(*attend.value, env);
+    if (!v)
+      return {};
+    if (scalarValue) {
+      v = g.coerce(v, elem, loc(*attend.value));
+      mlir::Value scaled =
+          alpha ? arith::MulFOp::create(b, l, acc, alpha).getResult() : acc;
+      acc = arith::AddFOp::create(b, l, scaled,
+                                  arith::MulFOp::create(b, l, p, v));
+    } else {
+      auto vType = mlir::cast<mlir::RankedTensorType>(v.getType());
+      v = g.convert(v, mlir::RankedTensorType::get(vType.getShape(), elem),
+                    loc(*attend.value));
+      if (!v)
+        return g.unsupported(attend.value->getLoc(), "this value's type");
+      acc = lgen::map(b, l, {acc, v},
+                      [&](mlir::OpBuilder &nb, mlir::Location nl,
+                          mlir::ValueRange x) -> mlir::Value {
+                        mlir::Value a = x[0];
+                        if (alpha)
+                          a = arith::MulFOp::create(nb, nl, a, alpha);
+                        return arith::AddFOp::create(
+                            nb, nl, a, arith::MulFOp::create(nb, nl, p, x[1]));
+                      });
+    }
+    mlir::scf::YieldOp::create(b, l, mlir::ValueRange{m, sum, acc});
+    b.setInsertionPointAfter(ifVisible);
+    mlir::scf::YieldOp::create(b, l, ifVisible.getResults());
+  }
+  // out = acc / l: 0 for a row without visible keys (or scores summing to
+  // 0), as the kernel.
+  mlir::Value sum = loop.getResult(1), acc = loop.getResult(2);
+  if (softmax || normalizer == attn::Normalizer::Sum) {
+    mlir::Value nonZero =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::ONE, sum, zero);
+    mlir::Value scale = arith::SelectOp::create(
+        b, l, nonZero, arith::DivFOp::create(b, l, cF(1.0), sum), zero);
+    acc = scalarValue
+              ? arith::MulFOp::create(b, l, acc, scale).getResult()
+              : lgen::map(b, l, {acc},
+                          [&](mlir::OpBuilder &nb, mlir::Location nl,
+                              mlir::ValueRange x) -> mlir::Value {
+                            return arith::MulFOp::create(nb, nl, x[0], scale);
+                          });
+  }
+  // The row into out[o..., :].
+  llvm::SmallVector<mlir::OpFoldResult> offsets(ivs.begin(), ivs.end()),
+      sliceSizes(outNames.size(), b.getIndexAttr(1));
+  for (mlir::OpFoldResult size : valueSizes) {
+    offsets.push_back(b.getIndexAttr(0));
+    sliceSizes.push_back(size);
+  }
+  llvm::SmallVector<mlir::OpFoldResult> strides(offsets.size(),
+                                                b.getIndexAttr(1));
+  llvm::SmallVector<int64_t> sliceShape(outNames.size(), 1);
+  for (mlir::OpFoldResult size : valueSizes)
+    sliceShape.push_back(
+        mlir::getConstantIntValue(size).value_or(mlir::ShapedType::kDynamic));
+  auto sliceType = mlir::RankedTensorType::get(sliceShape, elem);
+  mlir::Value row =
+      scalarValue
+          ? mlir::tensor::FromElementsOp::create(b, l, sliceType,
+                                                 mlir::ValueRange{acc})
+                .getResult()
+          : mlir::tensor::ExpandShapeOp::create(
+                b, l, sliceType, acc,
+                mlir::getReassociationIndicesForReshape(
+                    mlir::cast<mlir::RankedTensorType>(acc.getType()),
+                    sliceType)
+                    .value_or(llvm::SmallVector<mlir::ReassociationIndices>{}),
+                sliceSizes)
+                .getResult();
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  mlir::tensor::ParallelInsertSliceOp::create(
+      b, l, row, forall.getBody()->getArguments().back(), offsets, sliceSizes,
+      strides);
+  return forall.getResult(0);
 }
 
 //===----------------------------------------------------------------------===//

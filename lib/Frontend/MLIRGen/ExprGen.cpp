@@ -1111,6 +1111,25 @@ mlir::Value FnGen::genUserCall(const CallExpr &call, const FnDecl &callee,
   if (call.args.size() != callee.params.size())
     return error(call.getLoc(), "internal error: a call's arity");
   mlir::Location l = loc(call.getLoc());
+  // A call with several results is a group: member r is result r. The
+  // callee is inlined once per block; its other results wait in the cache.
+  std::optional<ValueType> type = typeOf(call, env);
+  bool several = call.type && call.type->isGroup() &&
+                 !callee.checkedResults.empty() &&
+                 callee.checkedResults.size() > 1;
+  std::pair<const CallExpr *, mlir::Block *> key = {
+      &call, builder.getInsertionBlock()};
+  if (several) {
+    if (!env.member)
+      return unsupported(call.getLoc(), "a call with several results here "
+                                        "(unpack it: a, b = f(x))");
+    auto cached = callResults.find(key);
+    if (cached != callResults.end()) {
+      if (*env.member >= cached->second.size())
+        return error(call.getLoc(), "internal error: a call's result");
+      return cached->second[*env.member];
+    }
+  }
   Env inner = env;
   inner.member.reset();
 
@@ -1186,16 +1205,28 @@ mlir::Value FnGen::genUserCall(const CallExpr &call, const FnDecl &callee,
           return {};
         continue;
       }
+      if (several) {
+        llvm::SmallVector<mlir::Value> results;
+        for (const ExprPtr &value : ret->values) {
+          mlir::Value v = gen(*value, Env());
+          if (!v)
+            return {};
+          results.push_back(v);
+        }
+        callResults[key] = results;
+        if (*env.member >= results.size())
+          return error(call.getLoc(), "internal error: a call's result");
+        result = results[*env.member];
+        break;
+      }
       if (ret->values.size() != 1)
-        return unsupported(call.getLoc(),
-                           "calls of functions with several results");
+        return error(call.getLoc(), "internal error: a call's results");
       result = gen(*ret->values.front(), Env());
       break;
     }
   }
   if (!result)
     return {};
-  std::optional<ValueType> type = typeOf(call, env);
   mlir::Value r = convert(result, mlirType(*type), l);
   return r ? r : result;
 }

@@ -253,6 +253,7 @@ mlir::Value FnGen::filled(const ValueType &t, double value, const Location &l) {
 bool FnGen::genFn(const FnDecl &decl) {
   sizes.clear();
   frames.clear();
+  callResults.clear();
   frames.emplace_back();
   frame().consts = globalConsts;
   for (const auto &[name, value] : decl.checkedConsts)
@@ -394,12 +395,31 @@ bool FnGen::genLet(const LetStmt &let, const Env &outer) {
     return bindExpr(let.names.front().name, *let.value->type, *let.value,
                     outer);
   }
-  // `a, b = grad(loss, A, B)`: one name per gradient.
   auto *call = dyn_cast<CallExpr>(let.value.get());
   if (!call || call->callee != "grad") {
-    unsupported(let.getLoc(), "unpacking anything but grad");
-    return false;
+    // `a, b = f(x)` (or any group value): name i is member i.
+    std::optional<ValueType> type =
+        let.value->type ? std::optional<ValueType>(resolve(*let.value->type))
+                        : std::nullopt;
+    if (!type || !type->isGroup() ||
+        type->getMembers().size() != let.names.size())
+      return false;
+    for (auto [i, n] : llvm::enumerate(let.names)) {
+      const ValueType &member = type->getMembers()[i].second;
+      if (member.isGroup()) {
+        unsupported(n.loc, "unpacking a group member that is itself a group");
+        return false;
+      }
+      Env env = outer;
+      env.member = i;
+      mlir::Value v = gen(*let.value, env);
+      if (!v)
+        return false;
+      frame().names[n.name] = Binding{member, {v}};
+    }
+    return true;
   }
+  // `a, b = grad(loss, A, B)`: one name per gradient.
   for (auto [i, n] : llvm::enumerate(let.names)) {
     const Expr *wrt = call->args[i + 1].get();
     if (!wrt->type)
@@ -590,6 +610,14 @@ mlir::Value FnGen::genForall(const IndexedDefStmt &def, const ValueType &type,
 // Module
 //===----------------------------------------------------------------------===//
 
+bool attnc::isInstantiable(const FnDecl &fn) {
+  // A constant without a default is given by each caller (`f<K = 4>(x)`)
+  // or by --set: without one, the function is only a template.
+  return llvm::all_of(fn.constParams, [&](const ConstParam &c) {
+    return fn.checkedConsts.count(c.name) != 0;
+  });
+}
+
 mlir::OwningOpRef<mlir::ModuleOp> attnc::mlirGen(mlir::MLIRContext &context,
                                                  const Module &module) {
   context.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
@@ -609,7 +637,7 @@ mlir::OwningOpRef<mlir::ModuleOp> attnc::mlirGen(mlir::MLIRContext &context,
   FnGen gen(context, *result, globalConsts, fns);
   bool ok = true;
   for (const DeclPtr &decl : module.decls)
-    if (auto *f = dyn_cast<FnDecl>(decl.get()))
+    if (auto *f = dyn_cast<FnDecl>(decl.get()); f && isInstantiable(*f))
       ok &= gen.genFn(*f);
   if (!ok || gen.failed)
     return nullptr;

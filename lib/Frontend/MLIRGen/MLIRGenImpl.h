@@ -212,6 +212,11 @@ public:
   llvm::DenseMap<const AttendExpr *,
                  std::pair<mlir::Value, llvm::SmallVector<std::string>>>
       hoistedAttends;
+  /// The results of calls of functions with several results, per call and
+  /// block they were inlined in (valid to the end of that block).
+  std::map<std::pair<const CallExpr *, mlir::Block *>,
+           llvm::SmallVector<mlir::Value>>
+      callResults;
   /// Functions being inlined, to report recursion (Sema rejects it).
   llvm::SmallVector<const FnDecl *> inlining;
 };
