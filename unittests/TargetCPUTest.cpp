@@ -399,6 +399,168 @@ TEST_F(TargetCPUTest, StridedEntryUsesViewsInPlace) {
   dlclose(handle);
 }
 
+/// y = x * g and s = (on ? g + 1 : 0) on an N x 4 tensor: scalar inputs (f32,
+/// i1) and a scalar result.
+constexpr const char *scalarSource = R"mlir(
+func.func @scaled(%x: tensor<?x4xf32>, %g: f32, %on: i1)
+    -> (tensor<?x4xf32>, f32) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %e = tensor.empty(%n) : tensor<?x4xf32>
+  %y = linalg.map ins(%x : tensor<?x4xf32>) outs(%e : tensor<?x4xf32>)
+    (%a: f32, %unused: f32) {
+      %p = arith.mulf %a, %g : f32
+      linalg.yield %p : f32
+    }
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %g1 = arith.addf %g, %one : f32
+  %s = arith.select %on, %g1, %zero : f32
+  return %y, %s : tensor<?x4xf32>, f32
+}
+)mlir";
+
+// Scalar inputs are passed by value (in the packed forms, through their
+// pointers), a scalar result through a pointer; a lowered entry that
+// returns an i32 code (as the run-time checks make it) has its code
+// returned by all four functions, after the size check.
+TEST_F(TargetCPUTest, ScalarsByValueAndEntryCodes) {
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(scalarSource, &context);
+  ASSERT_TRUE(module);
+  mlir::attnc::cpu::EntrySignature entry;
+  entry.name = "scaled";
+  std::vector<::attnc::DimExpr> shape = {::attnc::DimExpr::symbol("N"),
+                                         ::attnc::DimExpr::constant(4)};
+  entry.inputs.push_back({"x", ::attnc::ElemType::F32, shape});
+  entry.inputs.push_back({"g", ::attnc::ElemType::F32, {}});
+  entry.inputs.push_back({"on", ::attnc::ElemType::I1, {}});
+  entry.outputs.push_back({"y", ::attnc::ElemType::F32, shape});
+  entry.outputs.push_back({"s", ::attnc::ElemType::F32, {}});
+  entry.sizes = {"N"};
+  ASSERT_TRUE(
+      succeeded(mlir::attnc::cpu::addDestinationPassingEntry(*module, entry)));
+  auto impl = module->lookupSymbol<func::FuncOp>("__attnc_scaled");
+  ASSERT_TRUE(impl);
+  std::string type;
+  llvm::raw_string_ostream(type) << impl.getFunctionType();
+  EXPECT_EQ(type, "(memref<?x4xf32, strided<[?, 1], offset: ?>>, f32, i1, "
+                  "memref<?x4xf32, strided<[?, 1], offset: ?>>, "
+                  "memref<f32, strided<[], offset: ?>>) -> ()");
+
+  // What a run-time check makes of the entry: it returns 3 when N > 2.
+  auto ret = cast<func::ReturnOp>(impl.getBody().front().getTerminator());
+  OpBuilder b(ret);
+  Location loc = ret.getLoc();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value rows = memref::DimOp::create(b, loc, impl.getArgument(0), c0);
+  Value big = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rows,
+                                    arith::ConstantIndexOp::create(b, loc, 2));
+  Value code = arith::SelectOp::create(
+      b, loc, big, arith::ConstantIntOp::create(b, loc, 3, 32),
+      arith::ConstantIntOp::create(b, loc, 0, 32));
+  func::ReturnOp::create(b, loc, code);
+  ret.erase();
+  impl.setType(
+      FunctionType::get(&context, impl.getArgumentTypes(), {b.getI32Type()}));
+
+  PassManager pm(&context);
+  pm.addPass(createInlinerPass());
+  pm.addPass(createSymbolDCEPass());
+  mlir::attnc::cpu::LowerToLLVMOptions opts;
+  opts.parallel = false;
+  mlir::attnc::cpu::buildLowerToLLVMPipeline(pm, opts);
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::addCWrappers(*module, entry)));
+  // (x, g, on, y, s, N) and (x, x_strides, g, on, y, y_strides, s,
+  // s_strides, N).
+  EXPECT_EQ(module->lookupSymbol<LLVM::LLVMFuncOp>("scaled").getNumArguments(),
+            6u);
+  EXPECT_EQ(module->lookupSymbol<LLVM::LLVMFuncOp>("scaled_strided")
+                .getNumArguments(),
+            9u);
+
+  SmallVector<char> object;
+  std::string error;
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::emitObjectFile(
+      *module, mlir::attnc::cpu::CodegenOptions(), object, error)))
+      << error;
+  llvm::SmallString<128> soPath(tmpDir);
+  llvm::sys::path::append(soPath, "scaled.so");
+  ASSERT_TRUE(succeeded(mlir::attnc::cpu::linkSharedLibrary(
+      object, soPath, /*openmp=*/false, error)))
+      << error;
+  void *handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  using DenseFn =
+      int32_t (*)(const float *, float, uint8_t, float *, float *, int64_t);
+  using StridedFn =
+      int32_t (*)(const float *, const int64_t *, float, uint8_t, float *,
+                  const int64_t *, float *, const int64_t *, int64_t);
+  using PackedFn = int32_t (*)(void *const *, const int64_t *);
+  auto dense = reinterpret_cast<DenseFn>(dlsym(handle, "scaled"));
+  auto strided = reinterpret_cast<StridedFn>(dlsym(handle, "scaled_strided"));
+  auto packed = reinterpret_cast<PackedFn>(dlsym(handle, "scaled_packed"));
+  ASSERT_TRUE(dense && strided && packed);
+
+  std::vector<float> x(3 * 4), y(3 * 4, -1.0f);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.5f * static_cast<float>(i);
+  float s = -1.0f;
+  ASSERT_EQ(dense(x.data(), 3.0f, 1, y.data(), &s, 2), 0);
+  for (size_t i = 0; i < 8; ++i)
+    EXPECT_EQ(y[i], 3.0f * x[i]) << i;
+  EXPECT_EQ(s, 4.0f);
+  ASSERT_EQ(dense(x.data(), 3.0f, 0, y.data(), &s, 2), 0);
+  EXPECT_EQ(s, 0.0f);
+
+  // The packed form reads g and on through their pointers.
+  float g = -2.0f;
+  uint8_t on = 1;
+  void *tensors[5] = {x.data(), &g, &on, y.data(), &s};
+  int64_t n = 2;
+  ASSERT_EQ(packed(tensors, &n), 0);
+  EXPECT_EQ(y[5], -2.0f * x[5]);
+  EXPECT_EQ(s, -1.0f);
+  ASSERT_EQ(
+      strided(x.data(), nullptr, 0.5f, 1, y.data(), nullptr, &s, nullptr, 2),
+      0);
+  EXPECT_EQ(y[7], 0.5f * x[7]);
+  EXPECT_EQ(s, 1.5f);
+
+  // The entry's code 3 comes back from every form; a negative size is
+  // still 1.
+  n = 3;
+  EXPECT_EQ(dense(x.data(), 3.0f, 1, y.data(), &s, 3), 3);
+  EXPECT_EQ(packed(tensors, &n), 3);
+  EXPECT_EQ(
+      strided(x.data(), nullptr, 0.5f, 1, y.data(), nullptr, &s, nullptr, 3),
+      3);
+  EXPECT_EQ(dense(x.data(), 3.0f, 1, y.data(), &s, -1), 1);
+  dlclose(handle);
+}
+
+// The header takes scalar inputs by value and documents code 3.
+TEST(EntryABIHeaderTest, ScalarsByValue) {
+  mlir::attnc::cpu::EntrySignature entry;
+  entry.name = "scaled";
+  std::vector<::attnc::DimExpr> shape = {::attnc::DimExpr::symbol("N")};
+  entry.inputs.push_back({"x", ::attnc::ElemType::F32, shape});
+  entry.inputs.push_back({"g", ::attnc::ElemType::F32, {}});
+  entry.outputs.push_back({"s", ::attnc::ElemType::F32, {}});
+  entry.sizes = {"N"};
+  std::string header = mlir::attnc::cpu::writeHeader({entry}, "scaled");
+  for (const char *text :
+       {"int32_t scaled(\n    const float *x,\n    float g,\n    float *s,\n"
+        "    int64_t N);",
+        "int32_t scaled_strided(\n    const float *x,\n    const int64_t "
+        "*x_strides,\n    float g,\n    float *s,\n    const int64_t "
+        "*s_strides,\n    int64_t N);",
+        "in:  float g (by value)", "3 when a run-time check fails",
+        "its entry of the strides array is not read"})
+    EXPECT_NE(header.find(text), std::string::npos) << text << "\n" << header;
+}
+
 // The header documents the strided form and declares all four functions.
 TEST(EntryABIHeaderTest, DeclaresStridedForms) {
   mlir::attnc::cpu::EntrySignature entry;

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -29,6 +31,12 @@ using namespace mlir::attnc::cpu;
 
 static std::string implName(const EntrySignature &entry) {
   return "__attnc_" + entry.name;
+}
+
+/// Whether argument `k` (inputs then outputs) of `entry` is a scalar input,
+/// which the C functions take by value.
+static bool isByValueInput(const EntrySignature &entry, size_t k) {
+  return k < entry.inputs.size() && entry.inputs[k].shape.empty();
 }
 
 const char *mlir::attnc::cpu::getCType(ElemType elem) {
@@ -77,17 +85,28 @@ mlir::attnc::cpu::addDestinationPassingEntry(ModuleOp module,
     return func.emitError("the C interface of @")
            << entry.name << " expects " << entry.inputs.size() << " inputs and "
            << entry.outputs.size() << " outputs";
-  auto memrefOf = [](Type t) -> MemRefType {
-    auto tensor = dyn_cast<RankedTensorType>(t);
-    return tensor ? getEntryMemRefType(tensor) : MemRefType();
-  };
+  // Tensors become memrefs with the layout of getEntryMemRefType; a scalar
+  // (rank-0) input is passed by value, a scalar result is stored into a
+  // rank-0 memref.
   SmallVector<Type> argTypes;
-  for (Type t : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
-    MemRefType memref = memrefOf(t);
-    if (!memref)
+  for (auto [i, t] : llvm::enumerate(
+           llvm::concat<const Type>(type.getInputs(), type.getResults()))) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    if (isByValueInput(entry, i)) {
+      Type elem = tensor ? tensor.getElementType() : t;
+      if ((tensor && tensor.getRank() != 0) || !elem.isIntOrFloat())
+        return func.emitError("the C interface of @")
+               << entry.name << " passes '" << entry.inputs[i].name
+               << "' by value, but @" << entry.name << " takes " << t;
+      argTypes.push_back(elem);
+      continue;
+    }
+    if (!tensor && t.isIntOrFloat() && i >= type.getNumInputs())
+      tensor = RankedTensorType::get({}, t);
+    if (!tensor)
       return func.emitError("not supported yet: a C interface for @")
              << entry.name << ", which takes or returns " << t;
-    argTypes.push_back(memref);
+    argTypes.push_back(getEntryMemRefType(tensor));
   }
 
   OpBuilder b(module.getBodyRegion());
@@ -98,13 +117,26 @@ mlir::attnc::cpu::addDestinationPassingEntry(ModuleOp module,
   Block *body = impl.addEntryBlock();
   b.setInsertionPointToStart(body);
   SmallVector<Value> inputs;
-  for (unsigned i = 0; i < type.getNumInputs(); ++i)
-    inputs.push_back(bufferization::ToTensorOp::create(
-        b, loc, type.getInput(i), body->getArgument(i), /*restrict=*/true));
+  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+    Value arg = body->getArgument(i);
+    Type t = type.getInput(i);
+    if (!isByValueInput(entry, i))
+      inputs.push_back(bufferization::ToTensorOp::create(b, loc, t, arg,
+                                                         /*restrict=*/true));
+    else if (isa<RankedTensorType>(t))
+      inputs.push_back(tensor::FromElementsOp::create(b, loc, t, arg));
+    else
+      inputs.push_back(arg);
+  }
   auto call = func::CallOp::create(b, loc, func, inputs);
   for (unsigned i = 0; i < type.getNumResults(); ++i) {
+    Value out = body->getArgument(type.getNumInputs() + i);
+    if (type.getResult(i).isIntOrFloat()) {
+      memref::StoreOp::create(b, loc, call.getResult(i), out, ValueRange());
+      continue;
+    }
     auto materialize = bufferization::MaterializeInDestinationOp::create(
-        b, loc, call.getResult(i), body->getArgument(type.getNumInputs() + i));
+        b, loc, call.getResult(i), out);
     materialize.setRestrict(true);
     materialize.setWritable(true);
   }
@@ -175,13 +207,36 @@ private:
 };
 } // namespace
 
-/// The error codes of the C functions.
-enum : int32_t { kOk = 0, kBadSize = 1, kBadStride = 2 };
+/// The error codes of the C functions; kCheckFailed comes from the lowered
+/// @__attnc_NAME, when it returns one.
+enum : int32_t { kOk = 0, kBadSize = 1, kBadStride = 2, kCheckFailed = 3 };
+
+/// The LLVM type of a scalar input in the C functions, the type of
+/// getCType: uint8_t for i1, uint16_t for the 16-bit floats.
+static Type getCScalarType(MLIRContext *ctx, ElemType elem) {
+  switch (elem) {
+  case ElemType::F16:
+  case ElemType::BF16:
+    return IntegerType::get(ctx, 16);
+  case ElemType::F32:
+    return Float32Type::get(ctx);
+  case ElemType::F64:
+    return Float64Type::get(ctx);
+  case ElemType::I1:
+    return IntegerType::get(ctx, 8);
+  case ElemType::I32:
+    return IntegerType::get(ctx, 32);
+  case ElemType::I64:
+    return IntegerType::get(ctx, 64);
+  }
+  return IntegerType::get(ctx, 64);
+}
 
 /// Adds `int32_t NAME(T *tensors..., int64_t sizes...)` (dense) or, when
 /// `strided`, `int32_t NAME_strided(T *tensor, const int64_t *strides, ...,
-/// int64_t sizes...)`: checks the sizes (and strides), computes each
-/// descriptor and calls `impl`.
+/// int64_t sizes...)`, a scalar input taking the place of its pointer (and
+/// strides) by value: checks the sizes (and strides), computes each
+/// descriptor and calls `impl`, returning its code when it returns one.
 static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
                                               LLVM::LLVMFuncOp impl,
                                               const EntrySignature &entry,
@@ -192,15 +247,34 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
   Type i64 = IntegerType::get(ctx, 64);
   Type i32 = IntegerType::get(ctx, 32);
   Type i1 = IntegerType::get(ctx, 1);
+  Type implResult = impl.getFunctionType().getReturnType();
+  bool returnsCode = !isa<LLVM::LLVMVoidType>(implResult);
+  if (returnsCode && !implResult.isInteger(32))
+    return impl.emitError("the lowered @")
+           << implName(entry) << " returns " << implResult
+           << ", not an i32 code or nothing";
   std::vector<const ABITensor *> tensors;
   for (const ABITensor &t : entry.inputs)
     tensors.push_back(&t);
   for (const ABITensor &t : entry.outputs)
     tensors.push_back(&t);
   size_t numTensors = tensors.size();
-  size_t perTensor = strided ? 2 : 1;
 
-  SmallVector<Type> params(numTensors * perTensor, ptr);
+  // Each tensor's first parameter: a pointer (and its strides), or a
+  // scalar input's value.
+  SmallVector<Type> params;
+  std::vector<size_t> firstParam;
+  for (size_t k = 0; k < numTensors; ++k) {
+    firstParam.push_back(params.size());
+    if (isByValueInput(entry, k)) {
+      params.push_back(getCScalarType(ctx, tensors[k]->elem));
+      continue;
+    }
+    params.push_back(ptr);
+    if (strided)
+      params.push_back(ptr);
+  }
+  size_t numTensorParams = params.size();
   params.append(entry.sizes.size(), i64);
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -210,7 +284,7 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
   Block *body = wrapper.addEntryBlock(b);
   Block *badSize = b.createBlock(&wrapper.getBody());
   Block *good = b.createBlock(&wrapper.getBody());
-  ValueRange sizes = body->getArguments().drop_front(numTensors * perTensor);
+  ValueRange sizes = body->getArguments().drop_front(numTensorParams);
   auto i64Constant = [&](int64_t v) -> Value {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
   };
@@ -235,7 +309,8 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
         LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, size, zero64));
   LLVM::CondBrOp::create(b, loc, anyNegative, badSize, good);
 
-  // The expanded descriptors: allocated, aligned, offset, sizes, strides.
+  // The expanded descriptors: allocated, aligned, offset, sizes, strides;
+  // the values of scalar inputs.
   b.setInsertionPointToStart(good);
   ExtentEmitter extents(b, loc, entry, sizes);
   Value one64 = extents.constant(1);
@@ -243,7 +318,23 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
   Value badStride = LLVM::ConstantOp::create(b, loc, i1, b.getBoolAttr(false));
   SmallVector<Value> args;
   for (size_t k = 0; k < numTensors; ++k) {
-    Value base = body->getArgument(k * perTensor);
+    Value base = body->getArgument(firstParam[k]);
+    if (isByValueInput(entry, k)) {
+      // uint8_t to i1, uint16_t to f16 or bf16; other types as they are.
+      if (args.size() >= impl.getNumArguments())
+        break; // Reported below.
+      Type want = impl.getArgumentTypes()[args.size()];
+      Value value = base;
+      if (want.isInteger(1))
+        value = LLVM::ICmpOp::create(
+            b, loc, LLVM::ICmpPredicate::ne, base,
+            LLVM::ConstantOp::create(b, loc, base.getType(),
+                                     b.getIntegerAttr(base.getType(), 0)));
+      else if (want != base.getType())
+        value = LLVM::BitcastOp::create(b, loc, want, base);
+      args.push_back(value);
+      continue;
+    }
     args.append({base, base, zero});
     SmallVector<Value> dims;
     for (const DimExpr &dim : tensors[k]->shape) {
@@ -264,7 +355,7 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
     if (strided && rank > 0) {
       // The caller's strides, or the dense ones (stored in a stack array)
       // for a null pointer.
-      Value given = body->getArgument(k * perTensor + 1);
+      Value given = body->getArgument(firstParam[k] + 1);
       Value dense = LLVM::AllocaOp::create(b, loc, ptr, i64,
                                            extents.constant(int64_t(rank)));
       for (size_t d = 0; d < rank; ++d) {
@@ -323,15 +414,20 @@ static FailureOr<LLVM::LLVMFuncOp> addWrapper(ModuleOp module,
     LLVM::CondBrOp::create(b, loc, badStride, bad, call);
   }
   b.setInsertionPointToEnd(call);
-  LLVM::CallOp::create(b, loc, impl, args);
-  returnCode(kOk);
+  auto callOp = LLVM::CallOp::create(b, loc, impl, args);
+  // A lowered entry with run-time checks returns 0 or kCheckFailed.
+  if (returnsCode)
+    LLVM::ReturnOp::create(b, loc, callOp.getResult());
+  else
+    returnCode(kOk);
   return wrapper;
 }
 
 /// Adds `int32_t NAME_packed(void *const *tensors, const int64_t *sizes)`
 /// or, for a strided `target`, `int32_t NAME_packed_strided(void *const
 /// *tensors, const int64_t *const *strides, const int64_t *sizes)`, which
-/// load the arguments of `target` from the arrays and call it.
+/// load the arguments of `target` from the arrays (a scalar input's value
+/// through its pointer in `tensors`) and call it.
 static void addPackedWrapper(ModuleOp module, LLVM::LLVMFuncOp target,
                              const EntrySignature &entry, bool strided) {
   MLIRContext *ctx = module.getContext();
@@ -353,9 +449,17 @@ static void addPackedWrapper(ModuleOp module, LLVM::LLVMFuncOp target,
                                    ArrayRef<LLVM::GEPArg>{int32_t(k)});
     return LLVM::LoadOp::create(b, loc, type, at);
   };
+  // A scalar input's entry in `tensors` points to its value; its entry in
+  // `strides` is not read.
   SmallVector<Value> unpacked;
   for (size_t k = 0; k < numTensors; ++k) {
-    unpacked.push_back(load(body->getArgument(0), ptr, k));
+    Value pointer = load(body->getArgument(0), ptr, k);
+    if (isByValueInput(entry, k)) {
+      Type type = target.getArgumentTypes()[unpacked.size()];
+      unpacked.push_back(LLVM::LoadOp::create(b, loc, type, pointer));
+      continue;
+    }
+    unpacked.push_back(pointer);
     if (strided)
       unpacked.push_back(load(body->getArgument(1), ptr, k));
   }
@@ -426,11 +530,19 @@ mlir::attnc::cpu::writeHeader(const std::vector<EntrySignature> &entries,
      << " *   NAME_packed and NAME_packed_strided: the same, with the\n"
      << " *     tensors, the strides pointers and the sizes as arrays.\n"
      << " *\n"
+     << " * A scalar input (a rank-0 parameter such as 'g: f32') is passed\n"
+     << " * by value, in its tensor's place, with no strides; a scalar\n"
+     << " * output is written through a pointer, like a tensor. In the\n"
+     << " * packed forms a scalar's entry of the tensors array points to\n"
+     << " * its value, and its entry of the strides array is not read.\n"
+     << " *\n"
      << " * Each function returns 0 on success, 1 when a size is negative,\n"
-     << " * 2 when a stride is invalid; on an error the outputs are\n"
-     << " * untouched. Outputs must not overlap inputs, each other or\n"
-     << " * themselves (strides that map two indices to one element); this\n"
-     << " * is not checked.\n"
+     << " * 2 when a stride is invalid (on these errors the outputs are\n"
+     << " * untouched), 3 when a run-time check fails: an index out of\n"
+     << " * range, a topk count above its run-time extent, ...; the outputs\n"
+     << " * then hold unspecified values. Outputs must not overlap inputs,\n"
+     << " * each other or themselves (strides that map two indices to one\n"
+     << " * element); this is not checked.\n"
      << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n"
@@ -438,7 +550,8 @@ mlir::attnc::cpu::writeHeader(const std::vector<EntrySignature> &entries,
   for (const EntrySignature &entry : entries) {
     os << "/* " << entry.name << "\n";
     for (const ABITensor &t : entry.inputs)
-      os << " *   in:  " << shapeComment(t) << "\n";
+      os << " *   in:  " << shapeComment(t)
+         << (t.shape.empty() ? " (by value)" : "") << "\n";
     for (const ABITensor &t : entry.outputs)
       os << " *   out: " << shapeComment(t) << "\n";
     if (!entry.sizes.empty())
@@ -455,6 +568,10 @@ mlir::attnc::cpu::writeHeader(const std::vector<EntrySignature> &entries,
       };
       auto tensor = [&](const ABITensor &t, bool input) {
         sep();
+        if (input && t.shape.empty()) {
+          os << getCType(t.elem) << " " << identifier(t.name);
+          return;
+        }
         os << (input ? "const " : "") << getCType(t.elem) << " *"
            << identifier(t.name);
         if (strided) {

@@ -32,22 +32,34 @@
 /// sizes (and strides) as arrays; NAME_packed is what `attnc run` and
 /// `attnc bench` call.
 ///
+/// A scalar input (an ABITensor of rank 0: `g: f32`) is passed by value in
+/// the place of its pointer, with no strides (`float g`); in the packed
+/// forms its entry of `tensors` points to the value and its entry of
+/// `strides` is not read. A scalar output is written through a pointer
+/// like any tensor (`float *result0`).
+///
 /// The functions return 0; 1 when a size is negative; 2 when a stride is
-/// invalid. Outputs are untouched on an error. Outputs must not overlap
-/// inputs, other outputs or themselves (the latter is not checked).
+/// invalid (outputs untouched on these two); 3 when a run-time check of the
+/// lowered code fails (an index out of range, a topk count above its
+/// run-time extent, ...), when @__attnc_NAME returns that code: the
+/// outputs then hold unspecified values. Outputs must not overlap inputs,
+/// other outputs or themselves (the latter is not checked).
 ///
 /// Compilation goes through two rewrites:
 ///  - before bufferization, `addDestinationPassingEntry` adds
-///    `func.func @__attnc_NAME(memref inputs..., memref outputs...)` that
-///    calls @NAME on the inputs and materializes its results in the outputs,
-///    so that results are written in place into the caller's buffers. Its
+///    `func.func @__attnc_NAME(memref inputs..., memref outputs...)` (a
+///    scalar input as its element type) that calls @NAME on the inputs and
+///    materializes its results in the outputs (a scalar result stored into
+///    a rank-0 memref), so that results are written in place into the
+///    caller's buffers. Later passes may make it return an i32 code (0, or
+///    3 when a run-time check fails) instead of nothing. Its
 ///    memrefs have the layout of getEntryMemRefType: dynamic strides, a unit
 ///    innermost stride and a dynamic offset, so that one compiled body
 ///    serves both dense and strided callers;
 ///  - after lowering to the LLVM dialect, `addCWrappers` adds the four C
 ///    functions, which check the sizes (and strides), compute every extent
 ///    (and dense stride) and call @__attnc_NAME with its expanded memref
-///    descriptors.
+///    descriptors, returning its code when it returns one.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -101,7 +113,8 @@ LogicalResult addDestinationPassingEntry(ModuleOp module,
 
 /// Adds the C functions @NAME, @NAME_packed, @NAME_strided and
 /// @NAME_packed_strided to an LLVM-dialect module that holds the lowered
-/// @__attnc_NAME.
+/// @__attnc_NAME, which returns nothing or an i32 code. Fails with an error
+/// when @__attnc_NAME does not match the signature.
 LogicalResult addCWrappers(ModuleOp module, const EntrySignature &entry);
 
 /// The C header declaring every entry of `entries`, with its layouts,
