@@ -478,6 +478,23 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
   return kExitSuccess;
 }
 
+std::string attnc::driver::describeEntryCode(llvm::StringRef name,
+                                             int32_t code) {
+  std::string what = "the compiled '" + name.str() + "' ";
+  std::string codeText = " (code " + std::to_string(code) + ")";
+  switch (code) {
+  case kEntryCheckFailed:
+    return what + "failed a run-time check" + codeText +
+           "; run it with 'attnc run --backend=interp' to see where";
+  case kEntryBadSize:
+    return "internal error: " + what + "rejected a negative size" + codeText;
+  case kEntryBadStride:
+    return "internal error: " + what + "rejected a stride" + codeText;
+  default:
+    return what + "returned the unknown error code " + std::to_string(code);
+  }
+}
+
 std::unique_ptr<LoadedLibrary> LoadedLibrary::load(const std::string &path,
                                                    std::string &error) {
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -23,6 +23,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +89,19 @@ int getEntrySignature(const EntryPoint &entry, mlir::ModuleOp ir,
 int compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
                   const std::vector<mlir::attnc::cpu::EntrySignature> &sigs,
                   const std::string &soPath);
+
+/// The error codes of the C functions (attnc/Target/CPU/EntryABI.h).
+enum EntryCode : int32_t {
+  kEntryOk = 0,
+  kEntryBadSize = 1,
+  kEntryBadStride = 2,
+  kEntryCheckFailed = 3,
+};
+
+/// The message for a call of the compiled entry `name` that returned the
+/// non-zero `code`, as in "the compiled 'NAME' failed a run-time check
+/// (code 3); run it with 'attnc run --backend=interp' to see where".
+std::string describeEntryCode(llvm::StringRef name, int32_t code);
 
 /// A library loaded with dlopen, closed on destruction.
 class LoadedLibrary {

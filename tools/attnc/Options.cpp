@@ -181,7 +181,8 @@ OPTIONS:
                 (run) The value of the parameter NAME (for an arch's weights,
                 its attn.param path, as 'emit --emit=mlir' prints it). FILE is
                 a C-order .npy array of dtype <f4 or <f8 for float
-                parameters, <i4 or <i8 for integer ones and |b1 for i1. The
+                parameters, <i4 or <i8 for integer ones and |b1 for i1; a
+                0-d array for a scalar parameter ('g: f32'). The
                 extents of the entry's size symbols are read from the shapes.
   --seed S      (run) Seed of the inputs not given by --input (default 0).
                 Each one is drawn from its own SplitMix64 stream, seeded with

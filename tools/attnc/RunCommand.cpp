@@ -567,14 +567,16 @@ static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
     sizeValues.push_back(sizes.at(name));
 
   if (inv.command == Invocation::Command::Bench) {
-    fn(pointers.data(), sizeValues.data()); // warm-up
+    // A failed run-time check is an error, not a time.
+    if (int32_t rc = fn(pointers.data(), sizeValues.data())) // warm-up
+      return inputError(describeEntryCode(sig.name, rc));
     std::vector<double> times;
     for (unsigned r = 0; r < inv.repeat; ++r) {
       auto start = std::chrono::steady_clock::now();
       int32_t rc = fn(pointers.data(), sizeValues.data());
       auto stop = std::chrono::steady_clock::now();
       if (rc != 0)
-        return inputError(sig.name + " returned " + llvm::Twine(rc));
+        return inputError(describeEntryCode(sig.name, rc));
       times.push_back(std::chrono::duration<double>(stop - start).count());
     }
     std::sort(times.begin(), times.end());
@@ -606,8 +608,10 @@ static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
     return kExitSuccess;
   }
 
+  // On a failed run-time check the outputs hold unspecified values: no
+  // result is written.
   if (int32_t rc = fn(pointers.data(), sizeValues.data()))
-    return inputError(sig.name + " returned the error code " + llvm::Twine(rc));
+    return inputError(describeEntryCode(sig.name, rc));
   for (size_t i = 0; i < sig.outputs.size(); ++i) {
     const auto &out = sig.outputs[i];
     interp::Tensor t;
