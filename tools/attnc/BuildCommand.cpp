@@ -53,7 +53,7 @@ int attnc::driver::runBuild(const Invocation &inv) {
   std::vector<Input> inputs;
   if (int rc = runFrontend(inv, inputs))
     return rc;
-  const Module &module = *inputs.front().module;
+  Module &module = *inputs.front().module;
 
   // --entry NAME builds NAME; --entry NAME_step, NAME's step entry; no
   // --entry, every entry and the step entry of each that has one.
@@ -82,7 +82,11 @@ int attnc::driver::runBuild(const Invocation &inv) {
   llvm::sys::path::remove_filename(headerPath);
   llvm::sys::path::append(headerPath, name + ".h");
 
-  return withMLIR(module, [&](mlir::ModuleOp ir) -> int {
+  // --entry: only that entry and what it uses are lowered.
+  std::vector<const Decl *> roots;
+  if (inv.entry)
+    roots = entries;
+  return withMLIR(module, roots, [&](mlir::ModuleOp ir) -> int {
     std::vector<cpu::EntrySignature> sigs;
     bool anyStep = false;
     for (const Decl *entry : entries) {

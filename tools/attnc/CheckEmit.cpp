@@ -35,6 +35,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/StringSet.h"
@@ -56,6 +57,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace attnc;
 using namespace attnc::driver;
@@ -188,7 +190,140 @@ int attnc::driver::runCheck(const Invocation &inv) {
   return rc;
 }
 
-int attnc::driver::withMLIR(const Module &module,
+//===----------------------------------------------------------------------===//
+// Lowering to MLIR
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The fns, blocks and archs that some roots use, transitively: the fns a
+/// fn calls, and the fns and blocks an arch or block uses as layers.
+class ReachableDecls {
+public:
+  explicit ReachableDecls(const Module &module) {
+    for (const DeclPtr &decl : module.decls)
+      if (llvm::isa<FnDecl, BlockDecl, ArchDecl>(decl.get()))
+        byName[decl->getName()].push_back(decl.get());
+  }
+
+  void addRoot(const Decl *decl) {
+    if (!decl || !reached.insert(decl).second)
+      return;
+    if (const auto *fn = llvm::dyn_cast<FnDecl>(decl))
+      for (const StmtPtr &stmt : fn->body)
+        visit(*stmt);
+    else if (const auto *block = llvm::dyn_cast<BlockDecl>(decl))
+      visit(block->body);
+    else if (const auto *arch = llvm::dyn_cast<ArchDecl>(decl))
+      visit(arch->body);
+  }
+
+  bool contains(const Decl *decl) const { return reached.contains(decl); }
+
+private:
+  void use(const std::string &name) {
+    auto it = byName.find(name);
+    if (it != byName.end())
+      for (const Decl *decl : it->second)
+        addRoot(decl);
+  }
+
+  void visit(const Expr *e) {
+    if (!e)
+      return;
+    if (const auto *call = llvm::dyn_cast<CallExpr>(e))
+      use(call->callee);
+    forEachChild(
+        *e, [&](const Expr &child) { visit(&child); },
+        [&](const Stmt &stmt) { visit(stmt); });
+  }
+
+  void visit(const Stmt &stmt) {
+    if (const auto *def = llvm::dyn_cast<IndexedDefStmt>(&stmt))
+      visit(def->value.get());
+    else if (const auto *let = llvm::dyn_cast<LetStmt>(&stmt))
+      visit(let->value.get());
+    else if (const auto *state = llvm::dyn_cast<StateDeclStmt>(&stmt))
+      visit(state->init.get());
+    else if (const auto *emit = llvm::dyn_cast<EmitStmt>(&stmt))
+      visit(emit->value.get());
+    else if (const auto *ret = llvm::dyn_cast<ReturnStmt>(&stmt))
+      for (const ExprPtr &value : ret->values)
+        visit(value.get());
+  }
+
+  void visit(const Term &term) {
+    use(term.name);
+    for (const ExprPtr &arg : term.args)
+      visit(arg.get());
+  }
+
+  void visit(const Pipeline &pipeline) {
+    for (const StagePtr &stage : pipeline) {
+      if (const auto *residual = llvm::dyn_cast<ResidualStage>(stage.get())) {
+        visit(residual->body);
+      } else if (const auto *repeat =
+                     llvm::dyn_cast<RepeatStage>(stage.get())) {
+        visit(repeat->count.get());
+        visit(repeat->body);
+      } else if (const auto *seq = llvm::dyn_cast<SeqStage>(stage.get())) {
+        for (const Pipeline &part : seq->parts)
+          visit(part);
+      } else if (const auto *branch =
+                     llvm::dyn_cast<BranchStage>(stage.get())) {
+        visit(branch->fanout);
+        for (const Pipeline &part : branch->branches)
+          visit(part);
+        visit(branch->combiner);
+      } else if (const auto *route = llvm::dyn_cast<RouteStage>(stage.get())) {
+        visit(route->pre);
+        visit(route->body);
+        visit(route->post);
+      } else if (const auto *term = llvm::dyn_cast<TermStage>(stage.get())) {
+        visit(term->term);
+      }
+    }
+  }
+
+  std::map<std::string, std::vector<const Decl *>> byName;
+  llvm::SmallPtrSet<const Decl *, 16> reached;
+};
+
+/// While alive, `module` holds only the declarations of `reachable` and
+/// those that are not fns, blocks or archs (constants, types): what
+/// lowering some entries needs. The others are put back, in their order,
+/// on destruction; no declaration moves in memory.
+class DeclSelection {
+public:
+  DeclSelection(Module &module, const ReachableDecls &reachable)
+      : module(module), all(std::move(module.decls)) {
+    module.decls.clear();
+    for (DeclPtr &decl : all)
+      if (!llvm::isa<FnDecl, BlockDecl, ArchDecl>(decl.get()) ||
+          reachable.contains(decl.get()))
+        module.decls.push_back(std::move(decl));
+  }
+  ~DeclSelection() {
+    size_t next = 0;
+    for (DeclPtr &decl : all)
+      if (!decl)
+        decl = std::move(module.decls[next++]);
+    module.decls = std::move(all);
+  }
+  DeclSelection(const DeclSelection &) = delete;
+  DeclSelection &operator=(const DeclSelection &) = delete;
+
+private:
+  Module &module;
+  std::vector<DeclPtr> all;
+};
+} // namespace
+
+int attnc::driver::withMLIR(Module &module,
+                            llvm::function_ref<int(mlir::ModuleOp)> use) {
+  return withMLIR(module, {}, use);
+}
+
+int attnc::driver::withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
                             llvm::function_ref<int(mlir::ModuleOp)> use) {
   mlir::DialectRegistry registry;
   mlir::attnc::registerAllDialects(registry);
@@ -203,14 +338,23 @@ int attnc::driver::withMLIR(const Module &module,
       sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   }
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> ir = mlirGen(context, module);
+  mlir::OwningOpRef<mlir::ModuleOp> ir;
+  if (roots.empty()) {
+    ir = mlirGen(context, module);
+  } else {
+    ReachableDecls reachable(module);
+    for (const Decl *root : roots)
+      reachable.addRoot(root);
+    DeclSelection selection(module, reachable);
+    ir = mlirGen(context, module);
+  }
   if (!ir)
     return kExitInputError;
   return use(*ir);
 }
 
 /// Lowers a checked module to MLIR and prints it into `text`.
-static int emitMLIR(const Module &module, bool debugInfo, std::string &text) {
+static int emitMLIR(Module &module, bool debugInfo, std::string &text) {
   return withMLIR(module, [&](mlir::ModuleOp ir) {
     llvm::raw_string_ostream os(text);
     ir->print(os, mlir::OpPrintingFlags().enableDebugInfo(debugInfo));

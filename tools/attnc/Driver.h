@@ -105,7 +105,14 @@ int runFrontend(const Invocation &inv, std::vector<Input> &inputs);
 /// Lowers a checked module to MLIR and hands it to `use`, whose exit code it
 /// returns. Errors, of the lowering and of `use`, are printed like the front
 /// end's, with the source line and a caret.
-int withMLIR(const Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
+int withMLIR(Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
+
+/// withMLIR, lowering only the fns and archs `roots` (all of them when
+/// empty) and what they use: the fns they call, the fns and blocks an arch
+/// uses as layers. A definition elsewhere that does not lower is then no
+/// obstacle. `module` is whole again before `use` runs.
+int withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
+             llvm::function_ref<int(mlir::ModuleOp)> use);
 
 int runCheck(const Invocation &inv);
 int runEmit(const Invocation &inv);

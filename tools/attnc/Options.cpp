@@ -127,9 +127,11 @@ OPTIONS:
                 top-level 'const NAME = ...'. VALUE is an integer (64, -1) or
                 a float (0.5, 1e-5). May be repeated; the last one for a NAME
                 wins. A NAME that no FILE defines is a usage error.
-                (run) NAME may also be a size symbol of the entry's
+                (run, bench) NAME may also be a size symbol of the
                 parameters (the 'N' of 'x: f32[B, N, 64]'): VALUE, a
-                non-negative integer, is its extent. A size that neither
+                non-negative integer, is its extent in every entry run that
+                has that size; one that is neither a constant nor a size of
+                any entry run is a usage error. A size that neither
                 --set nor an --input gives is 8, rounded up to a multiple of
                 every constant the entry divides it by (N in 'N / BS'); a
                 note on stderr lists these defaults.
@@ -176,7 +178,10 @@ OPTIONS:
                 of FILE runs, in order, and each result is named
                 ENTRY.NAME; --input then needs --entry. NAME_step runs the
                 step entry of NAME (see build); an error says why when
-                NAME has none.
+                NAME has none. (run, build, bench) Only NAME and what it
+                uses (the fns it calls, the fns and blocks it uses as
+                layers) are lowered, so a definition elsewhere in FILE that
+                does not lower yet is no obstacle.
   --input NAME=FILE.npy
                 (run) The value of the parameter NAME (for an arch's weights,
                 its attn.param path, as 'emit --emit=mlir' prints it). FILE is

@@ -258,7 +258,6 @@ static std::map<std::string, int64_t> getDefaultSizes(const Decl *entry) {
 /// parameter's type
 /// and gives every parameter its value. Returns an exit code.
 static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
-                       const std::vector<std::string> &constants,
                        std::vector<RunParam> &params,
                        std::map<std::string, int64_t> &boundSizes) {
   llvm::StringRef entry = entryDecl->getName();
@@ -269,15 +268,12 @@ static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
       for (const std::string &symbol : dim.getSymbols())
         symbols.insert(symbol);
 
+  // A --set of another entry's size is no concern of this one (runRun
+  // checks that some entry has it).
   std::map<std::string, SizeBinding> sizes;
   for (const std::string &name : inv.setNames) {
-    if (!symbols.contains(name)) {
-      if (llvm::is_contained(constants, name))
-        continue;
-      return usageError("--set " + name + ": '" + name +
-                        "' is neither a constant nor a size of '" + entry +
-                        "'");
-    }
+    if (!symbols.contains(name))
+      continue;
     const ConstValue &value = inv.checkOptions.overrides.at(name);
     if (!value.isInt || value.intValue < 0)
       return usageError("--set " + name + "=" + value.str() + ": the size '" +
@@ -662,12 +658,13 @@ static double printComparison(llvm::raw_ostream &os, llvm::StringRef name,
 
 /// Runs one entry (`step`: its step entry NAME_step); `prefix` names its
 /// outputs when several entries run.
-static int runEntry(const Invocation &inv, const Module &module,
-                    const Decl *entry, llvm::StringRef prefix,
-                    bool step = false) {
-  std::vector<std::string> constants = getOverridableConstants(module);
-
-  return withMLIR(module, [&](mlir::ModuleOp ir) -> int {
+static int runEntry(const Invocation &inv, Module &module, const Decl *entry,
+                    llvm::StringRef prefix, bool step = false) {
+  // --entry: only the entry and what it uses are lowered.
+  std::vector<const Decl *> roots;
+  if (inv.entry)
+    roots.push_back(entry);
+  return withMLIR(module, roots, [&](mlir::ModuleOp ir) -> int {
     auto func = ir.lookupSymbol<mlir::func::FuncOp>(entry->getName());
     if (!func)
       return inputError("internal error: no func.func @" + entry->getName() +
@@ -705,7 +702,7 @@ static int runEntry(const Invocation &inv, const Module &module,
       it->file = file;
     }
     std::map<std::string, int64_t> sizes;
-    if (int rc = prepareArgs(inv, entry, constants, params, sizes))
+    if (int rc = prepareArgs(inv, entry, params, sizes))
       return rc;
     std::vector<interp::Tensor> args;
     for (RunParam &param : params)
@@ -762,11 +759,51 @@ static int runEntry(const Invocation &inv, const Module &module,
   });
 }
 
+/// The size symbols of an entry's parameters (a group's members included).
+static llvm::StringSet<> getSizeSymbols(const Decl *entry) {
+  llvm::StringSet<> symbols;
+  std::function<void(const ValueType &)> add = [&](const ValueType &type) {
+    for (const DimExpr &dim : type.getShape())
+      for (const std::string &symbol : dim.getSymbols())
+        symbols.insert(symbol);
+    for (const auto &member : type.getMembers())
+      add(member.second);
+  };
+  const std::vector<Param> &params = llvm::isa<FnDecl>(entry)
+                                         ? llvm::cast<FnDecl>(entry)->params
+                                         : llvm::cast<ArchDecl>(entry)->params;
+  for (const Param &param : params)
+    if (param.checkedType)
+      add(*param.checkedType);
+  return symbols;
+}
+
+/// A size --set applies to each entry run that has that size; it is a
+/// usage error when none of them has it and it is no constant either.
+static int checkSetNames(const Invocation &inv, const Module &module,
+                         llvm::ArrayRef<const Decl *> entries) {
+  std::vector<std::string> constants = getOverridableConstants(module);
+  for (const std::string &name : inv.setNames) {
+    if (llvm::is_contained(constants, name) ||
+        llvm::any_of(entries, [&](const Decl *entry) {
+          return getSizeSymbols(entry).contains(name);
+        }))
+      continue;
+    std::vector<std::string> names;
+    for (const Decl *entry : entries)
+      names.push_back(entry->getName());
+    return usageError("--set " + name + ": '" + name +
+                      "' is neither a constant nor a size of " +
+                      (names.size() == 1 ? "" : "any of ") + joinQuoted(names));
+  }
+  return kExitSuccess;
+}
+
 int attnc::driver::runRun(const Invocation &inv) {
   std::vector<Input> inputs;
   if (int rc = runFrontend(inv, inputs))
     return rc;
-  const Module &module = *inputs.front().module;
+  Module &module = *inputs.front().module;
 
   // The entry: --entry NAME (NAME_step: the step entry of NAME), else
   // every fn and arch of FILE, in order.
@@ -776,14 +813,17 @@ int attnc::driver::runRun(const Invocation &inv) {
     entryNames.push_back(decl->getName());
   if (inv.entry) {
     const Decl *entry = nullptr;
+    bool step = false;
     for (const DeclPtr &decl : module.decls)
       if ((llvm::isa<FnDecl>(decl.get()) || llvm::isa<ArchDecl>(decl.get())) &&
           decl->getName() == *inv.entry)
         entry = decl.get();
     if (!entry && llvm::StringRef(*inv.entry).ends_with("_step"))
       for (const Decl *decl : entries)
-        if (decl->getName() + "_step" == *inv.entry)
-          return runEntry(inv, module, decl, "", /*step=*/true);
+        if (decl->getName() + "_step" == *inv.entry) {
+          entry = decl;
+          step = true;
+        }
     if (const auto *fn = llvm::dyn_cast_or_null<FnDecl>(entry);
         fn && !isInstantiable(*fn))
       for (const ConstParam &c : fn->constParams)
@@ -797,10 +837,14 @@ int attnc::driver::runRun(const Invocation &inv) {
                         (entryNames.empty()
                              ? std::string()
                              : " (entries: " + joinQuoted(entryNames) + ")"));
-    return runEntry(inv, module, entry, "");
+    if (int rc = checkSetNames(inv, module, {entry}))
+      return rc;
+    return runEntry(inv, module, entry, "", step);
   }
   if (entries.empty())
     return usageError(inv.files.front() + " defines no fn or arch to run");
+  if (int rc = checkSetNames(inv, module, entries))
+    return rc;
   if (entries.size() == 1)
     return runEntry(inv, module, entries.front(), "");
   if (!inv.inputs.empty())
