@@ -11,6 +11,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
+#include "CPUBackend.h"
 #include "Driver.h"
 
 #include "attnc/Frontend/ASTPrinter.h"
@@ -22,6 +23,7 @@
 #include "attnc/Interp/Interpreter.h"
 #include "attnc/Support/Npy.h"
 #include "attnc/Support/Random.h"
+#include "attnc/Target/CPU/Pipeline.h"
 #include "attnc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -51,11 +53,13 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -172,11 +176,35 @@ int attnc::driver::runFrontend(const Invocation &inv,
   return allOk ? kExitSuccess : kExitInputError;
 }
 
+/// `check --lower`: lowers each entry of `module` with what it uses (see
+/// withMLIR) and through the attn lowering passes, reporting every
+/// diagnostic once. Returns an exit code.
+static int lowerEntries(Module &module) {
+  std::set<std::string> reported;
+  int rc = kExitSuccess;
+  for (const Decl *entry : getEntries(module)) {
+    int entryRC = withMLIR(
+        module, {entry},
+        [&](mlir::ModuleOp ir) {
+          mlir::PassManager pm(ir.getContext());
+          mlir::attnc::cpu::buildLowerAttnPipeline(pm);
+          return mlir::failed(pm.run(ir)) ? kExitInputError : kExitSuccess;
+        },
+        &reported);
+    rc = std::max(rc, entryRC);
+  }
+  return rc;
+}
+
 int attnc::driver::runCheck(const Invocation &inv) {
   std::vector<Input> inputs;
   int rc = runFrontend(inv, inputs);
   if (rc == kExitUsageError)
     return rc;
+  if (inv.lower)
+    for (Input &input : inputs)
+      if (input.ok)
+        rc = std::max(rc, lowerEntries(*input.module));
   if (inv.printShapes) {
     for (const Input &input : inputs) {
       if (!input.ok)
@@ -318,18 +346,26 @@ private:
 };
 } // namespace
 
+/// Whether diagnostics show the op they are attached to and the IR dumps
+/// of ATTNC_DEBUG_IR (see docs/Testing.md).
+static bool isDebuggingIR() { return getenv("ATTNC_DEBUG_IR") != nullptr; }
+
 int attnc::driver::withMLIR(Module &module,
                             llvm::function_ref<int(mlir::ModuleOp)> use) {
   return withMLIR(module, {}, use);
 }
 
 int attnc::driver::withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
-                            llvm::function_ref<int(mlir::ModuleOp)> use) {
+                            llvm::function_ref<int(mlir::ModuleOp)> use,
+                            std::set<std::string> *reported) {
   mlir::DialectRegistry registry;
   mlir::attnc::registerAllDialects(registry);
   mlir::attnc::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic says where in the source, not which op: no "see current
+  // operation" dump of generic IR unless debugging.
+  context.printOpOnDiagnostic(isDebuggingIR());
   llvm::SourceMgr sourceMgr;
   for (const std::string &file : module.files) {
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
@@ -338,6 +374,15 @@ int attnc::driver::withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
       sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   }
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  // Registered last, so called first: drops a diagnostic already reported.
+  if (reported)
+    context.getDiagEngine().registerHandler(
+        [reported](mlir::Diagnostic &diag) -> mlir::LogicalResult {
+          std::string key;
+          llvm::raw_string_ostream os(key);
+          os << diag.getLocation() << ": " << diag.str();
+          return mlir::success(!reported->insert(key).second);
+        });
   mlir::OwningOpRef<mlir::ModuleOp> ir;
   if (roots.empty()) {
     ir = mlirGen(context, module);

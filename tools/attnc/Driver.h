@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,9 @@ struct Invocation {
   /// `--set` names in the order given, for the "unknown constant" check.
   std::vector<std::string> setNames;
   bool printShapes = false;
+  /// `check --lower`: also lower each entry as `build` does, short of code
+  /// generation.
+  bool lower = false;
   bool debugInfo = false;
   std::optional<std::string> emit;
   std::optional<std::string> output;
@@ -104,15 +108,19 @@ int runFrontend(const Invocation &inv, std::vector<Input> &inputs);
 
 /// Lowers a checked module to MLIR and hands it to `use`, whose exit code it
 /// returns. Errors, of the lowering and of `use`, are printed like the front
-/// end's, with the source line and a caret.
+/// end's, with the source line and a caret, without the op they are
+/// attached to (unless ATTNC_DEBUG_IR is set).
 int withMLIR(Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
 
 /// withMLIR, lowering only the fns and archs `roots` (all of them when
 /// empty) and what they use: the fns they call, the fns and blocks an arch
 /// uses as layers. A definition elsewhere that does not lower is then no
-/// obstacle. `module` is whole again before `use` runs.
+/// obstacle. `module` is whole again before `use` runs. With `reported`, a
+/// diagnostic whose location and message it holds is not printed again,
+/// and each printed one is added.
 int withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
-             llvm::function_ref<int(mlir::ModuleOp)> use);
+             llvm::function_ref<int(mlir::ModuleOp)> use,
+             std::set<std::string> *reported = nullptr);
 
 int runCheck(const Invocation &inv);
 int runEmit(const Invocation &inv);

@@ -82,7 +82,7 @@ static constexpr llvm::StringLiteral kUsage =
     R"(OVERVIEW: attnc - a compiler for attention and sequence models
 
 USAGE:
-  attnc check [--set NAME=VALUE]... [--print-shapes] FILE...
+  attnc check [--set NAME=VALUE]... [--print-shapes] [--lower] FILE...
   attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
              FILE
   attnc run --backend=interp|cpu [--entry NAME] [--set NAME=VALUE]...
@@ -98,6 +98,8 @@ USAGE:
 COMMANDS:
   check         Parse and check each FILE (and the files it imports).
                 Diagnostics go to stderr as 'file:line:col: error: message'.
+                With --lower, also lower it as 'build' does, short of code
+                generation.
   emit          Parse and check one FILE, then print it at the stage named by
                 --emit.
   run           Parse, check and lower one FILE as 'emit --emit=mlir' does,
@@ -139,6 +141,12 @@ OPTIONS:
                 (check) Print the inferred signature of every definition and
                 the shapes of the tensors it defines on stdout. With several
                 FILEs, each file's output follows a '// FILE' line.
+  --lower       (check) After checking, lower every fn and arch of FILE
+                to MLIR and through the attn lowering passes of 'build' (no
+                bufferization or code generation), and report what is not
+                supported yet at its source position; exit 1 if anything
+                is. Each entry is lowered with what it uses, so every entry
+                is reported, each diagnostic once.
   --emit=ast    (emit) Print the checked syntax tree, one node per line with
                 its position and type.
   --emit=mlir   (emit) Print the program as MLIR: one func.func per fn and
@@ -210,9 +218,17 @@ OPTIONS:
   -h, --help    Print this help.
   --version     Print the version.
 
+ENVIRONMENT:
+  ATTNC_DEBUG_IR
+                When set, diagnostics from the MLIR stages also print the op
+                they are attached to ('see current operation'), and the CPU
+                compilation prints the IR after every pass on stderr.
+
 EXIT STATUS:
   0  success
-  1  an error in an input file, or a file that cannot be read or written
+  1  an error in an input file, or a file that cannot be read or written;
+     (run --backend=cpu, bench) a failed run-time check of the compiled
+     code (an index out of range, ...): no result is written
   2  usage error: unknown command or option, missing value or FILE, bad --set,
      (run) unknown --entry or --input NAME, a size without a value
 )";
@@ -395,6 +411,8 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
     } else if (inv.command == Invocation::Command::Check &&
                arg == "--print-shapes") {
       inv.printShapes = true;
+    } else if (inv.command == Invocation::Command::Check && arg == "--lower") {
+      inv.lower = true;
     } else if (isEmit && arg == "--debug-info") {
       inv.debugInfo = true;
     } else if (isEmit && valueOption("--emit")) {
