@@ -32,7 +32,8 @@
 /// decoder layer.
 ///
 /// Weight layouts: linear W [Din, Dout] (y = x W + b), bias [Dout]; norm
-/// scale and bias [D]; pos_enc [dims 1.. of the input]; embed [V, D].
+/// scale and bias [D]; pos_enc [dims 1.. of the input] (none when one of
+/// them is a run-time size: the sinusoidal encoding); embed [V, D].
 ///
 //===----------------------------------------------------------------------===//
 
@@ -135,6 +136,9 @@ private:
   mlir::Block *entry = nullptr;
   std::vector<std::string> weightPaths;
   std::vector<const BlockDecl *> activeBlocks;
+  /// Each size symbol of the arch's inputs: the argument and dimension that
+  /// hold it.
+  std::map<std::string, std::pair<unsigned, int64_t>> sizeSymbols;
 
   mlir::Location loc(const Location &l) {
     return mlir::FileLineColLoc::get(ctx, l.file, l.line, l.col);
@@ -147,6 +151,11 @@ private:
   std::optional<ConstValue> evalConst(const Expr &e, const Consts &consts);
   FailureOr<int64_t> constInt(const Expr &e, const Consts &consts,
                               const char *what);
+  /// A size argument (`col2im`'s H and W): a compile-time integer, or an
+  /// expression of the arch inputs' size symbols, computed at run time.
+  FailureOr<OpFoldResult> size(const Expr &e, const Consts &consts,
+                               const char *what);
+  std::optional<Value> runtimeSize(const Expr &e, const Consts &consts);
   mlir::LogicalResult bindBlockConsts(const BlockDecl &block, const Term &use,
                                       const Consts &outer, Consts &out);
 
@@ -172,6 +181,10 @@ private:
   FailureOr<Value> norm(Value x, bool rms, const std::string &path,
                         const Location &l);
   Value activation(const std::string &name, Value x, mlir::Location l);
+  Value sinusoid(Value x, mlir::Location l);
+  /// `size / n` (exact: the checker proved it divides), static when `size`
+  /// is.
+  OpFoldResult divide(OpFoldResult size, int64_t n, mlir::Location l);
 };
 
 } // namespace
@@ -251,6 +264,56 @@ FailureOr<int64_t> ArchGen::constInt(const Expr &e, const Consts &consts,
                                      ": it has no compile-time integer value "
                                      "here (run-time sizes cannot size "
                                      "weights)");
+}
+
+std::optional<Value> ArchGen::runtimeSize(const Expr &expr,
+                                          const Consts &consts) {
+  mlir::Location ml = loc(expr.getLoc());
+  if (std::optional<ConstValue> v = evalConst(expr, consts))
+    return v->isInt ? std::optional<Value>(mlir::arith::ConstantIndexOp::create(
+                          b, ml, v->intValue))
+                    : std::nullopt;
+  if (const auto *e = dyn_cast<NameExpr>(&expr)) {
+    auto it = sizeSymbols.find(e->name);
+    if (it == sizeSymbols.end())
+      return std::nullopt;
+    return mlir::tensor::DimOp::create(
+               b, ml, entry->getArgument(it->second.first), it->second.second)
+        .getResult();
+  }
+  const auto *e = dyn_cast<BinaryExpr>(&expr);
+  if (!e)
+    return std::nullopt;
+  std::optional<Value> x = runtimeSize(*e->lhs, consts);
+  std::optional<Value> y = x ? runtimeSize(*e->rhs, consts) : std::nullopt;
+  if (!y)
+    return std::nullopt;
+  using namespace mlir::arith;
+  switch (e->op) {
+  case BinaryOp::Add:
+    return AddIOp::create(b, ml, *x, *y).getResult();
+  case BinaryOp::Sub:
+    return SubIOp::create(b, ml, *x, *y).getResult();
+  case BinaryOp::Mul:
+    return MulIOp::create(b, ml, *x, *y).getResult();
+  case BinaryOp::Div:
+    return DivUIOp::create(b, ml, *x, *y).getResult();
+  default:
+    return std::nullopt;
+  }
+}
+
+FailureOr<OpFoldResult> ArchGen::size(const Expr &e, const Consts &consts,
+                                      const char *what) {
+  std::optional<ConstValue> v = evalConst(e, consts);
+  if (v && v->isInt)
+    return OpFoldResult(b.getIndexAttr(v->intValue));
+  if (std::optional<Value> r = runtimeSize(e, consts))
+    return OpFoldResult(*r);
+  return unsupported(e.getLoc(),
+                     llvm::Twine("this value as ") + what +
+                         ": it is neither a compile-time integer nor an "
+                         "expression of the architecture inputs' sizes");
 }
 
 /// Mirrors Checker::bindConstParams: positional, then named arguments (in
@@ -355,6 +418,13 @@ mlir::LogicalResult ArchGen::genArch(const ArchDecl &arch) {
   entry = func.addEntryBlock();
   weightPaths.clear();
   activeBlocks.clear();
+  sizeSymbols.clear();
+  for (auto [i, p] : llvm::enumerate(arch.params))
+    for (auto [d, dim] : llvm::enumerate(p.checkedType->getShape())) {
+      std::vector<std::string> symbols = dim.getSymbols();
+      if (symbols.size() == 1 && dim == DimExpr::symbol(symbols.front()))
+        sizeSymbols.try_emplace(symbols.front(), i, d);
+    }
   b.setInsertionPointToEnd(entry);
 
   Consts consts = globalConsts;
@@ -561,29 +631,54 @@ FailureOr<Value> ArchGen::genCombine(const Term &comb,
                                        std::to_string(outs.size()) +
                                        " branches");
     auto a = llvm::cast<mlir::RankedTensorType>(outs[0].getType());
-    if (a.getRank() != 3)
-      return unsupported(comb.loc,
-                         "'" + comb.name + "' on rank-" +
-                             std::to_string(a.getRank()) +
-                             " tensors (only [B, M, K] by [B, K, N])");
-    // The IR contract that attn-recognize-attention matches: a zero-filled
+    int64_t rank = a.getRank();
+    // [..., M, K] by [..., K, N]. The IR contract that
+    // attn-recognize-attention matches on rank 3: a zero-filled
     // linalg.batch_matmul, then (scaled) an all-parallel linalg.generic that
-    // multiplies by an arith.constant 1/sqrt(K) defined in its body.
-    Value s = lgen::batchMatmul(b, ml, outs[0], outs[1]);
+    // multiplies by an arith.constant 1/sqrt(K) defined in its body. Rank 2
+    // is a linalg.matmul; higher ranks fold the leading dimensions into one
+    // batch dimension and unfold the result.
+    Value s;
+    if (rank == 2) {
+      s = lgen::matmul(b, ml, outs[0], outs[1]);
+    } else if (rank == 3) {
+      s = lgen::batchMatmul(b, ml, outs[0], outs[1]);
+    } else {
+      lgen::Sizes as = lgen::sizesOf(b, ml, outs[0]);
+      lgen::Sizes bs = lgen::sizesOf(b, ml, outs[1]);
+      mlir::ReassociationIndices lead;
+      for (int64_t i = 0; i + 2 < rank; ++i)
+        lead.push_back(i);
+      llvm::SmallVector<mlir::ReassociationIndices> groups = {
+          lead, {rank - 2}, {rank - 1}};
+      Value lhs = lgen::collapse(b, ml, outs[0], groups);
+      Value rhs = lgen::collapse(b, ml, outs[1], groups);
+      lgen::Sizes outSizes(as.begin(), as.end() - 1);
+      outSizes.push_back(bs.back());
+      s = lgen::expand(b, ml, lgen::batchMatmul(b, ml, lhs, rhs), groups,
+                       outSizes);
+    }
     if (comb.name == "dot_product")
       return s;
-    int64_t k = a.getDimSize(2);
-    if (mlir::ShapedType::isDynamic(k))
-      return unsupported(comb.loc, "'scaled_dot_product' over a run-time "
-                                   "contraction size");
-    double scale = 1.0 / std::sqrt(double(k));
     auto sType = llvm::cast<mlir::RankedTensorType>(s.getType());
-    Value init =
-        lgen::empty(b, ml, lgen::sizesOf(b, ml, s), sType.getElementType());
+    mlir::Type elem = sType.getElementType();
+    int64_t k = a.getDimSize(rank - 1);
+    // A run-time K: 1/sqrt(K) computed once, outside the generic.
+    Value runtimeScale;
+    if (mlir::ShapedType::isDynamic(k)) {
+      using namespace mlir::arith;
+      Value kIndex = mlir::tensor::DimOp::create(b, ml, outs[0], rank - 1);
+      Value kInt = IndexCastUIOp::create(b, ml, b.getI64Type(), kIndex);
+      Value kFloat = UIToFPOp::create(b, ml, elem, kInt);
+      runtimeScale = mlir::math::RsqrtOp::create(b, ml, kFloat);
+    }
+    double scale = runtimeScale ? 0.0 : 1.0 / std::sqrt(double(k));
+    Value init = lgen::empty(b, ml, lgen::sizesOf(b, ml, s), elem);
     return lgen::mapInto(
-        b, ml, {s}, {lgen::identityMap(ctx, 3)}, init,
+        b, ml, {s}, {lgen::identityMap(ctx, rank)}, init,
         [&](OpBuilder &nb, mlir::Location nl, mlir::ValueRange args) {
-          Value c = lgen::scalar(nb, nl, sType.getElementType(), scale);
+          Value c =
+              runtimeScale ? runtimeScale : lgen::scalar(nb, nl, elem, scale);
           return mlir::arith::MulFOp::create(nb, nl, args[0], c).getResult();
         });
   }
@@ -837,6 +932,82 @@ Value ArchGen::activation(const std::string &name, Value x, mlir::Location ml) {
       });
 }
 
+OpFoldResult ArchGen::divide(OpFoldResult size, int64_t n, mlir::Location ml) {
+  if (std::optional<int64_t> c = mlir::getConstantIntValue(size))
+    return b.getIndexAttr(*c / n);
+  return mlir::arith::DivUIOp::create(
+             b, ml, llvm::cast<Value>(size),
+             mlir::arith::ConstantIndexOp::create(b, ml, n))
+      .getResult();
+}
+
+/// x + the sinusoidal positional encoding of Vaswani et al. (2017), for
+/// x of rank >= 2 with a run-time size after the batch dimension:
+///
+///   pe[p, f] = sin(p * w(f))        f even
+///            = cos(p * w(f - 1))    f odd,    w(f) = 10000^(-f / F)
+///
+/// where p is the index of dimension 1 (the position), f the row-major index
+/// over dimensions 2.. (the feature; 0 for rank 2) and F their product (1
+/// for rank 2). For [B, N, D] this is the usual table over N x D.
+Value ArchGen::sinusoid(Value x, mlir::Location ml) {
+  auto type = llvm::cast<mlir::RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  mlir::Type elem = type.getElementType();
+  using namespace mlir::arith;
+  lgen::Sizes sizes = lgen::sizesOf(b, ml, x);
+  // F and the extents of dimensions 2.. (to linearize f), as index values.
+  llvm::SmallVector<Value> extents;
+  int64_t staticWidth = 1;
+  Value width;
+  for (int64_t d = 2; d < rank; ++d) {
+    if (!type.isDynamicDim(d)) {
+      staticWidth *= type.getDimSize(d);
+      extents.push_back(ConstantIndexOp::create(b, ml, type.getDimSize(d)));
+      continue;
+    }
+    extents.push_back(llvm::cast<Value>(sizes[d]));
+    width = width ? MulIOp::create(b, ml, width, extents.back()).getResult()
+                  : extents.back();
+  }
+  Value staticPart = ConstantIndexOp::create(b, ml, staticWidth);
+  width =
+      width ? MulIOp::create(b, ml, width, staticPart).getResult() : staticPart;
+  auto toFloat = [&](OpBuilder &nb, mlir::Location nl, Value index) {
+    Value i = IndexCastUIOp::create(nb, nl, nb.getI64Type(), index);
+    return UIToFPOp::create(nb, nl, elem, i).getResult();
+  };
+  // -ln(10000) / F, once.
+  Value rate = DivFOp::create(b, ml, lgen::scalar(b, ml, elem, -std::log(1e4)),
+                              toFloat(b, ml, width));
+  Value init = lgen::empty(b, ml, sizes, elem);
+  return lgen::mapInto(
+      b, ml, {x}, {lgen::identityMap(ctx, rank)}, init,
+      [&](OpBuilder &nb, mlir::Location nl, mlir::ValueRange a) {
+        Value p = mlir::linalg::IndexOp::create(nb, nl, 1);
+        Value f = rank > 2 ? mlir::linalg::IndexOp::create(nb, nl, 2)
+                           : ConstantIndexOp::create(nb, nl, 0).getResult();
+        for (int64_t d = 3; d < rank; ++d) {
+          Value i = mlir::linalg::IndexOp::create(nb, nl, d);
+          f = AddIOp::create(nb, nl, MulIOp::create(nb, nl, f, extents[d - 2]),
+                             i);
+        }
+        Value two = ConstantIndexOp::create(nb, nl, 2);
+        Value odd = RemUIOp::create(nb, nl, f, two);
+        Value even = SubIOp::create(nb, nl, f, odd);
+        // angle = p * exp(even * -ln(10000) / F)
+        Value w = mlir::math::ExpOp::create(
+            nb, nl, MulFOp::create(nb, nl, toFloat(nb, nl, even), rate));
+        Value angle = MulFOp::create(nb, nl, toFloat(nb, nl, p), w);
+        Value isOdd = CmpIOp::create(nb, nl, CmpIPredicate::ne, odd,
+                                     ConstantIndexOp::create(nb, nl, 0));
+        Value pe = SelectOp::create(nb, nl, isOdd,
+                                    mlir::math::CosOp::create(nb, nl, angle),
+                                    mlir::math::SinOp::create(nb, nl, angle));
+        return AddFOp::create(nb, nl, a[0], pe).getResult();
+      });
+}
+
 FailureOr<Value> ArchGen::genBuiltin(const Term &term, Value x,
                                      const Consts &consts, Scope &scope,
                                      Values &extra) {
@@ -888,14 +1059,12 @@ FailureOr<Value> ArchGen::genBuiltin(const Term &term, Value x,
     return lgen::transpose(b, ml, x, perm);
   }
   if (name == "pos_enc") {
-    // A learned table over all but the batch dimension, added to x.
-    if (rank < 2)
-      return unsupported(l, "'pos_enc' on a tensor of rank below 2");
+    // With static sizes after the batch dimension: a learned table over
+    // them, added to x. Otherwise the fixed sinusoidal encoding.
     llvm::SmallVector<int64_t> shape(type.getShape().begin() + 1,
                                      type.getShape().end());
     if (llvm::any_of(shape, mlir::ShapedType::isDynamic))
-      return unsupported(l, "'pos_enc' over a run-time sequence length or "
-                            "width (the table needs static sizes)");
+      return sinusoid(x, ml);
     Value table = weight(path() + ".weight", shape, type.getElementType(), l);
     Value init =
         lgen::empty(b, ml, lgen::sizesOf(b, ml, x), type.getElementType());
@@ -982,18 +1151,13 @@ FailureOr<Value> ArchGen::genBuiltin(const Term &term, Value x,
     FailureOr<int64_t> k = constInt(*term.args[0], consts, "a patch size");
     if (mlir::failed(k))
       return mlir::failure();
-    int64_t c = type.getDimSize(1), hh = type.getDimSize(2),
-            ww = type.getDimSize(3);
-    if (mlir::ShapedType::isDynamic(c) || mlir::ShapedType::isDynamic(hh) ||
-        mlir::ShapedType::isDynamic(ww) || *k <= 0)
-      return unsupported(l, "'im2col' of an image with run-time sizes");
     // [B, C, H, W] -> [B, C, H/k, k, W/k, k] -> [B, H/k, W/k, C, k, k]
     //   -> [B, (H/k)(W/k), C k k]
     lgen::Sizes s = lgen::sizesOf(b, ml, x);
-    Value e = lgen::expand(b, ml, x, {{0}, {1}, {2, 3}, {4, 5}},
-                           {s[0], b.getIndexAttr(c), b.getIndexAttr(hh / *k),
-                            b.getIndexAttr(*k), b.getIndexAttr(ww / *k),
-                            b.getIndexAttr(*k)});
+    Value e =
+        lgen::expand(b, ml, x, {{0}, {1}, {2, 3}, {4, 5}},
+                     {s[0], s[1], divide(s[2], *k, ml), b.getIndexAttr(*k),
+                      divide(s[3], *k, ml), b.getIndexAttr(*k)});
     Value t = lgen::transpose(b, ml, e, {0, 2, 4, 1, 3, 5});
     return lgen::collapse(b, ml, t, {{0}, {1, 2}, {3, 4, 5}});
   }
@@ -1001,23 +1165,19 @@ FailureOr<Value> ArchGen::genBuiltin(const Term &term, Value x,
     FailureOr<int64_t> k = constInt(*term.args[0], consts, "a patch size");
     if (mlir::failed(k))
       return mlir::failure();
-    FailureOr<int64_t> hh = constInt(*term.args[1], consts, "an image height");
+    FailureOr<OpFoldResult> hh = size(*term.args[1], consts, "an image height");
     if (mlir::failed(hh))
       return mlir::failure();
-    FailureOr<int64_t> ww = constInt(*term.args[2], consts, "an image width");
+    FailureOr<OpFoldResult> ww = size(*term.args[2], consts, "an image width");
     if (mlir::failed(ww))
       return mlir::failure();
-    int64_t f = type.getDimSize(2);
-    if (mlir::ShapedType::isDynamic(f) || *k <= 0)
-      return unsupported(l, "'col2im' over a run-time feature size");
-    int64_t c = f / (*k * *k);
     // [B, (H/k)(W/k), C k k] -> [B, H/k, W/k, C, k, k]
     //   -> [B, C, H/k, k, W/k, k] -> [B, C, H, W]
     lgen::Sizes s = lgen::sizesOf(b, ml, x);
     Value e = lgen::expand(b, ml, x, {{0}, {1, 2}, {3, 4, 5}},
-                           {s[0], b.getIndexAttr(*hh / *k),
-                            b.getIndexAttr(*ww / *k), b.getIndexAttr(c),
-                            b.getIndexAttr(*k), b.getIndexAttr(*k)});
+                           {s[0], divide(*hh, *k, ml), divide(*ww, *k, ml),
+                            divide(s[2], *k * *k, ml), b.getIndexAttr(*k),
+                            b.getIndexAttr(*k)});
     Value t = lgen::transpose(b, ml, e, {0, 3, 1, 4, 2, 5});
     return lgen::collapse(b, ml, t, {{0}, {1}, {2, 3}, {4, 5}});
   }
