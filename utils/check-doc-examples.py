@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""Checks every example program in a Markdown document with `attnc check`.
+"""Checks every example program in a Markdown document: check, emit and run.
 
-Each ```attn fenced block must be a complete program that attnc accepts
-(exit code 0). Each ```attn-invalid block must be rejected with a diagnostic
-(exit code 1, something on stderr); a crash or any other exit code fails.
+Each ```attn fenced block must be a complete program that `attnc check`
+accepts (exit code 0), that `attnc emit --emit=mlir` lowers, and that
+`attnc run --backend=interp` runs on seeded inputs: what the checker accepts
+must compile and run. A comment line right before the fence such as
+
+  <!-- attnc run: --set N=128 -->
+
+adds arguments to the run (sizes an example needs). Each ```attn-invalid
+block must be rejected by `check` with a diagnostic (exit code 1, something
+on stderr); a crash or any other exit code fails.
 
 Every block is written to its own file in a scratch directory laid out like
 the repository: the file sits in <tmp>/<dir of the document>/, and the other
@@ -23,6 +30,18 @@ import tempfile
 
 FENCE = re.compile(r"^```(attn(?:-invalid)?)[ \t]*\n(.*?)^```[ \t]*$",
                    re.MULTILINE | re.DOTALL)
+RUN_ARGS = re.compile(r"<!--\s*attnc run:(.*?)-->\s*\n$")
+
+
+def run_steps(attnc, path, kind, run_args, out_dir):
+    """Yields (command, wanted exit code) for the steps a block must pass."""
+    if kind != "attn":
+        yield [attnc, "check", path], 1
+        return
+    yield [attnc, "check", path], 0
+    yield [attnc, "emit", "--emit=mlir", "-o", os.devnull, path], 0
+    yield [attnc, "run", "--backend=interp", "--output-dir", out_dir] + \
+        run_args + [path], 0
 
 
 def main():
@@ -56,18 +75,27 @@ def main():
                 path = os.path.join(work, "example-line%d.attn" % line)
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(body)
-                proc = subprocess.run([args.attnc, "check", path],
-                                      stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True)
-                want = 0 if kind == "attn" else 1
-                ok = proc.returncode == want and (want == 0 or proc.stderr)
+                args_match = RUN_ARGS.search(text, 0, match.start())
+                run_args = args_match.group(1).split() if args_match and \
+                    args_match.end() == match.start() else []
+                out_dir = os.path.join(tmp, "out-line%d" % line)
+                os.makedirs(out_dir)
+                for cmd, want in run_steps(args.attnc, path, kind, run_args,
+                                           out_dir):
+                    proc = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)
+                    ok = proc.returncode == want and (want == 0 or
+                                                      proc.stderr)
+                    if not ok:
+                        break
+                step = cmd[1]
                 if args.verbose or not ok:
-                    print("%s: %s (%s block, exit code %d, expected %d)" %
-                          (where, "ok" if ok else "FAILED", kind,
-                           proc.returncode, want))
+                    print("%s: %s (%s block, attnc %s: exit code %d, "
+                          "expected %d)" % (where, "ok" if ok else "FAILED",
+                                            kind, step, proc.returncode,
+                                            want))
                 if not ok:
                     failures += 1
-                    sys.stdout.write(proc.stdout)
                     # Point diagnostics at the document, not the scratch file.
                     sys.stdout.write(re.sub(
                         re.escape(path) + r":(\d+):",
