@@ -96,10 +96,11 @@ USAGE:
   attnc --version
 
 COMMANDS:
-  check         Parse and check each FILE (and the files it imports).
-                Diagnostics go to stderr as 'file:line:col: error: message'.
-                With --lower, also lower it as 'build' does, short of code
-                generation.
+  check         Parse and check each FILE (and the files it imports), and
+                lower each fn and arch to MLIR as 'emit --emit=mlir' does,
+                so what check accepts lowers. Diagnostics go to stderr as
+                'file:line:col: error: message'. With --lower, also lower
+                it as 'build' does, short of code generation.
   emit          Parse and check one FILE, then print it at the stage named by
                 --emit.
   run           Parse, check and lower one FILE as 'emit --emit=mlir' does,
