@@ -8,12 +8,15 @@
 /// \file
 /// Structured control flow: scf.for with iter_args, scf.if, and scf.forall
 /// with shared_outs, whose iterations the interpreter runs one after the
-/// other in row-major order of the induction variables.
+/// other in row-major order of the induction variables; cf.assert, the
+/// run-time checks of the language (a subscript the checker could not prove
+/// in range), reported at the source position it carries.
 ///
 //===----------------------------------------------------------------------===//
 
 #include "InterpreterImpl.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -151,7 +154,19 @@ static LogicalResult runForall(Interpreter &interp, scf::ForallOp op) {
   return interp.bindResults(op, std::move(outs));
 }
 
+static LogicalResult runAssert(Interpreter &interp, cf::AssertOp op) {
+  FailureOr<int64_t> holds = interp.getInt(op, op.getArg());
+  if (failed(holds))
+    return failure();
+  if (*holds)
+    return success();
+  // The message is the language's, at the position of the source construct.
+  return emitError(op.getLoc()) << op.getMsg();
+}
+
 std::optional<LogicalResult> runSCFOp(Interpreter &interp, Operation *op) {
+  if (auto o = dyn_cast<cf::AssertOp>(op))
+    return runAssert(interp, o);
   if (auto o = dyn_cast<scf::ForOp>(op))
     return runFor(interp, o);
   if (auto o = dyn_cast<scf::IfOp>(op))

@@ -122,6 +122,19 @@ public:
   static bool classof(const Expr *e) { return e->getKind() == Kind::Name; }
 };
 
+/// What the checker proved about one index of a subscript.
+enum class IndexSafety : uint8_t {
+  /// Always within its dimension (or not analyzed): read as written.
+  InRange,
+  /// Within its dimension wherever its value is used (under a `where` guard
+  /// or an attend mask), but possibly not where it is evaluated
+  /// speculatively: clamped into the dimension, so no read goes outside.
+  Guarded,
+  /// Not proven: clamped, and checked at run time (an error at this
+  /// subscript in the interpreter, an error code from a compiled library).
+  Checked,
+};
+
 /// `base[i, j]`: indexing the leading dimensions of a tensor. Fewer indices
 /// than the rank give a sub-tensor (`q[b, h, i]` is a vector of size D).
 class SubscriptExpr : public Expr {
@@ -131,6 +144,9 @@ public:
         indices(std::move(indices)) {}
   ExprPtr base;
   std::vector<ExprPtr> indices;
+  /// Per index, set by the checker: the weakest result over every instance
+  /// checked (a generic function is checked with several constants).
+  std::vector<IndexSafety> safety;
   static bool classof(const Expr *e) { return e->getKind() == Kind::Subscript; }
 };
 
@@ -642,6 +658,10 @@ void forEachChild(const Expr &e, llvm::function_ref<void(const Expr &)> onExpr,
 /// the same names, literals and operators (locations and types aside).
 /// Attends, scans and group literals are never equal to anything.
 bool structurallyEqual(const Expr &a, const Expr &b);
+
+/// A short source-like rendering of an expression for messages
+/// (`q[b, h, i - 1]`; attends and scans as `attend ...`, `scan ...`).
+std::string show(const Expr &expr);
 
 /// A parsed program: the declarations of the main file and, before them, of
 /// every file it imports (each file once, in import order).

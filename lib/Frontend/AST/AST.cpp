@@ -218,3 +218,42 @@ bool attnc::structurallyEqual(const Expr &a, const Expr &b) {
   }
   return false;
 }
+
+using llvm::dyn_cast;
+using llvm::isa;
+
+std::string attnc::show(const Expr &expr) {
+  if (const auto *e = dyn_cast<IntLitExpr>(&expr))
+    return std::to_string(e->value);
+  if (const auto *e = dyn_cast<FloatLitExpr>(&expr))
+    return std::isinf(e->value) ? "inf" : ConstValue::ofFloat(e->value).str();
+  if (const auto *e = dyn_cast<BoolLitExpr>(&expr))
+    return e->value ? "true" : "false";
+  if (const auto *e = dyn_cast<NameExpr>(&expr))
+    return e->name;
+  if (const auto *e = dyn_cast<SubscriptExpr>(&expr)) {
+    std::string s = show(*e->base) + "[";
+    for (size_t i = 0; i < e->indices.size(); ++i)
+      s += (i ? ", " : "") + show(*e->indices[i]);
+    return s + "]";
+  }
+  if (const auto *e = dyn_cast<MemberExpr>(&expr))
+    return show(*e->base) + "." + e->member;
+  if (const auto *e = dyn_cast<UnaryExpr>(&expr))
+    return std::string(toString(e->op)) + show(*e->operand);
+  if (const auto *e = dyn_cast<BinaryExpr>(&expr))
+    return show(*e->lhs) + " " + toString(e->op) + " " + show(*e->rhs);
+  if (const auto *e = dyn_cast<CallExpr>(&expr)) {
+    std::string s = e->callee + "(";
+    for (size_t i = 0; i < e->args.size(); ++i)
+      s += (i ? ", " : "") + show(*e->args[i]);
+    return s + ")";
+  }
+  if (const auto *e = dyn_cast<ReduceExpr>(&expr))
+    return e->op + "(" + e->index + " < " + show(*e->extent) + ") ...";
+  if (isa<AttendExpr>(&expr))
+    return "attend ...";
+  if (isa<ScanExpr>(&expr))
+    return "scan ...";
+  return "...";
+}

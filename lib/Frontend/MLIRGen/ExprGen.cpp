@@ -29,6 +29,8 @@
 
 #include "MLIRGenImpl.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+
 #include "dialects/Attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -180,11 +182,20 @@ mlir::Value FnGen::gen(const Expr &e, const Env &env) {
     if (!type->isScalar())
       return genElementwise(e, env);
     llvm::SmallVector<mlir::Value, 3> ops;
+    // A `where`'s branches see its condition: a run-time check in a branch
+    // holds only where that branch is taken.
+    auto *call = dyn_cast<CallExpr>(&e);
+    bool isWhere = call && call->callee == "where";
     for (const Expr *op : operandsOf(e)) {
       Env inner = env;
       if (!(op->type && op->type->isGroup()))
         inner.member.reset();
+      if (isWhere && ops.size() > 0)
+        guards.push_back({coerce(ops[0], builder.getI1Type(), loc(e.getLoc())),
+                          ops.size() == 1});
       mlir::Value v = gen(*op, inner);
+      if (isWhere && ops.size() > 0)
+        guards.pop_back();
       if (!v)
         return {};
       ops.push_back(v);
@@ -262,15 +273,84 @@ mlir::Value FnGen::genSubscript(const SubscriptExpr &e, const Env &env) {
   if (!base)
     return {};
   llvm::SmallVector<mlir::Value> indices;
-  for (const ExprPtr &index : e.indices) {
+  for (auto [k, index] : llvm::enumerate(e.indices)) {
     Env inner = env;
     inner.member.reset();
     mlir::Value v = gen(*index, inner);
     if (!v)
       return {};
-    indices.push_back(coerce(v, builder.getIndexType(), l));
+    v = coerce(v, builder.getIndexType(), l);
+    IndexSafety safety =
+        k < e.safety.size() ? e.safety[k] : IndexSafety::Checked;
+    if (safety != IndexSafety::InRange)
+      v = boundedIndex(e, k, base, v, safety == IndexSafety::Checked);
+    indices.push_back(v);
   }
   return sliceAt(base, indices, e, env);
+}
+
+/// Whether `v` can be used at the builder's insertion point: no op isolated
+/// from above (a kernel region) lies between.
+static bool isVisibleAt(mlir::Value v, mlir::OpBuilder &builder) {
+  mlir::Region *target = v.getParentRegion();
+  for (mlir::Region *r = builder.getInsertionBlock()->getParent(); r;
+       r = r->getParentRegion()) {
+    if (r == target)
+      return true;
+    mlir::Operation *owner = r->getParentOp();
+    if (!owner || owner->hasTrait<mlir::OpTrait::IsIsolatedFromAbove>())
+      return false;
+  }
+  return false;
+}
+
+mlir::Value FnGen::boundedIndex(const SubscriptExpr &e, size_t k,
+                                mlir::Value base, mlir::Value index,
+                                bool check) {
+  const Expr &indexExpr = *e.indices[k];
+  mlir::Location l = loc(indexExpr.getLoc());
+  auto type = mlir::cast<mlir::RankedTensorType>(base.getType());
+  mlir::Value size =
+      type.isDynamicDim(k)
+          ? mlir::tensor::DimOp::create(builder, l, base, k).getResult()
+          : mlir::arith::ConstantIndexOp::create(builder, l, type.getDimSize(k))
+                .getResult();
+  mlir::Value zero = mlir::arith::ConstantIndexOp::create(builder, l, 0);
+  mlir::Value one = mlir::arith::ConstantIndexOp::create(builder, l, 1);
+  if (check) {
+    // In range, or not used: an enclosing `where` picks the other branch.
+    mlir::Value ok = mlir::arith::AndIOp::create(
+        builder, l,
+        mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::sge,
+                                    index, zero),
+        mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::slt,
+                                    index, size));
+    for (auto [guard, holds] : guards) {
+      if (!isVisibleAt(guard, builder))
+        continue;
+      mlir::Value unused = guard;
+      if (holds)
+        unused = mlir::arith::XOrIOp::create(
+            builder, l, guard,
+            mlir::arith::ConstantOp::create(builder, l,
+                                            builder.getBoolAttr(true)));
+      ok = mlir::arith::OrIOp::create(builder, l, ok, unused);
+    }
+    std::string baseName = show(*e.base);
+    std::string sizeText = k < e.base->type->getShape().size()
+                               ? e.base->type->getShape()[k].str()
+                               : std::string("?");
+    mlir::cf::AssertOp::create(
+        builder, l, ok,
+        "index '" + show(indexExpr) + "' of '" + baseName +
+            "' is out of range of dimension " + std::to_string(k) + " (size " +
+            sizeText + ")");
+  }
+  // Clamped into the dimension: no read outside it, even where the value
+  // is evaluated but not used.
+  mlir::Value last = mlir::arith::SubIOp::create(builder, l, size, one);
+  mlir::Value low = mlir::arith::MaxSIOp::create(builder, l, index, zero);
+  return mlir::arith::MinSIOp::create(builder, l, low, last);
 }
 
 mlir::Value FnGen::sliceAt(mlir::Value base,
@@ -1018,6 +1098,18 @@ mlir::Value FnGen::genReduce(const ReduceExpr &red, const Env &env) {
       if (!k)
         return unsupported(red.param->getLoc(),
                            "a 'topk' count that is not a constant");
+      // The checker rejects k > extent when both are known; a run-time
+      // extent is checked here, before the selection.
+      if (!staticExtent) {
+        mlir::Location pl = loc(red.param->getLoc());
+        mlir::Value enough = mlir::arith::CmpIOp::create(
+            builder, pl, mlir::arith::CmpIPredicate::sge, extent,
+            mlir::arith::ConstantIndexOp::create(builder, pl, *k));
+        mlir::cf::AssertOp::create(builder, pl, enough,
+                                   "'topk' selects " + std::to_string(*k) +
+                                       " of only " + show(*red.extent) +
+                                       " candidates");
+      }
       mlir::Value idx = attn::TopKOp::create(
           builder, l, mlir::RankedTensorType::get({*k}, builder.getI32Type()),
           scores.getResult(), *k);

@@ -26,6 +26,8 @@
 #include "ArchGen.h"
 #include "MLIRGenImpl.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -620,9 +622,9 @@ bool attnc::isInstantiable(const FnDecl &fn) {
 
 mlir::OwningOpRef<mlir::ModuleOp> attnc::mlirGen(mlir::MLIRContext &context,
                                                  const Module &module) {
-  context.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
-                      mlir::linalg::LinalgDialect, mlir::scf::SCFDialect,
-                      mlir::tensor::TensorDialect>();
+  context.loadDialect<mlir::arith::ArithDialect, mlir::cf::ControlFlowDialect,
+                      mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
+                      mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   Location fileLoc{module.mainFile, 1, 1};
   mlir::OwningOpRef<mlir::ModuleOp> result = mlir::ModuleOp::create(
       mlir::FileLineColLoc::get(&context, fileLoc.file, 1, 1));

@@ -106,6 +106,10 @@ public:
   }
   /// Reports "not supported yet: what" at `l`; returns a null value.
   mlir::Value unsupported(const Location &l, const llvm::Twine &what);
+  /// Index `k` of subscript `e` of `base` clamped into its dimension, and
+  /// with `check` asserted in range (where it is used) first.
+  mlir::Value boundedIndex(const SubscriptExpr &e, size_t k, mlir::Value base,
+                           mlir::Value index, bool check);
   mlir::Value error(const Location &l, const llvm::Twine &what);
 
   // --- Types and sizes (MLIRGen.cpp) ---
@@ -205,6 +209,9 @@ public:
   std::vector<Frame> frames;
   /// The scan whose body is being generated, if any.
   ScanContext *currentScan = nullptr;
+  /// The conditions of the `where` branches being generated, and whether
+  /// the branch is taken where the condition holds.
+  std::vector<std::pair<mlir::Value, bool>> guards;
   /// The gradients of each grad call of the current scan body, flattened.
   llvm::DenseMap<const CallExpr *, llvm::SmallVector<mlir::Value>> gradCache;
   /// Attends nested in expressions, computed by hoistNestedAttends: the

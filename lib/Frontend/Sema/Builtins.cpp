@@ -185,7 +185,13 @@ std::optional<ValueType> Checker::checkBuiltinCall(CallExpr &expr) {
       expr.args.size() - (b.rule == Rule::Eye || b.rule == Rule::Pool);
   bool ok = true;
   for (size_t i = 0; i < numValueArgs; ++i) {
+    // Each branch of a `where` is used only where its condition says.
+    bool guarded = b.rule == Rule::Where && i > 0;
+    if (guarded)
+      pushGuard(*expr.args[0], i == 1);
     std::optional<ValueType> t = checkExpr(*expr.args[i]);
+    if (guarded)
+      popGuard();
     if (t && t->isGroup()) {
       error(expr.args[i]->getLoc(), name + " needs tensors, but its " +
                                         ordinal(i + 1) +

@@ -203,6 +203,34 @@ public:
   checkTerm(const Term &term, std::vector<ValueType> input, bool annotate);
 
   //===--------------------------------------------------------------------===//
+  // Index ranges (IndexRange.cpp)
+  //===--------------------------------------------------------------------===//
+  /// Bounds (inclusive) of an integer expression: polynomials over the
+  /// sizes, each of them valid (so any one may prove a subscript in range);
+  /// none on a side is unbounded.
+  struct Range {
+    std::vector<DimExpr> lo, hi;
+  };
+  /// What can be proven of `index` in a dimension of size `dim`, without
+  /// and then with the facts of the enclosing guards.
+  IndexSafety classifyIndex(const Expr &index, const DimExpr &dim);
+  /// The range of `expr`, with the facts of the guards around it if
+  /// `useFacts`.
+  Range rangeOf(const Expr &expr, bool useFacts);
+  /// Records what `cond` implies where it is `holds` (a `where` branch, the
+  /// keys an attend mask keeps) until the matching popGuard.
+  void pushGuard(const Expr &cond, bool holds);
+  /// Records in `expr.safety[k]` what can be proven of index `k`, now or,
+  /// when an index it reads has no extent yet (`where(i > 0, q[i - 1],
+  /// q[i])` infers the extent of `i` from the later `q[i]`), when the scope
+  /// of that index closes.
+  void noteIndexSafety(SubscriptExpr &expr, size_t k, const DimExpr &dim);
+  /// Classifies the deferred indices whose extents are now known or whose
+  /// scope (the innermost) is closing.
+  void resolvePendingIndices();
+  void popGuard() { guardFacts.pop_back(); }
+
+  //===--------------------------------------------------------------------===//
   // State
   //===--------------------------------------------------------------------===//
   Module &module;
@@ -226,6 +254,17 @@ public:
   /// Indices whose binder has closed: name -> binder location.
   std::map<std::string, Location> closedIndices;
   std::vector<FnContext> fnStack;
+  /// Per enclosing guard: expression (as shown) -> the range it implies.
+  std::vector<std::map<std::string, Range>> guardFacts;
+  struct PendingIndex {
+    SubscriptExpr *expr;
+    size_t k;
+    DimExpr dim;
+    std::vector<std::map<std::string, Range>> facts;
+    /// The indices it reads whose extents were unknown.
+    std::vector<std::string> unknown;
+  };
+  std::vector<PendingIndex> pendingIndices;
   /// Functions and blocks being checked, to reject recursion.
   std::vector<const Decl *> activeDecls;
   /// Generic checks done (nullopt: it failed, and uses are poisoned).
@@ -243,8 +282,6 @@ Symbol makeConstSymbol(const std::string &name, const Location &loc,
                        std::optional<ConstValue> value);
 /// `a`, `b` and `c` as "a, b, c" for messages.
 std::string joinNames(const std::vector<std::string> &names);
-/// A short source-like rendering of an expression for messages.
-std::string show(const Expr &expr);
 /// Constants as "H = 8, D = 64" (a cache key and a message fragment).
 std::string showConsts(const std::map<std::string, ConstValue> &consts);
 /// "1st", "2nd", ... for messages.

@@ -54,42 +54,6 @@ std::string sema::showConsts(const std::map<std::string, ConstValue> &consts) {
   return s;
 }
 
-std::string sema::show(const Expr &expr) {
-  if (const auto *e = dyn_cast<IntLitExpr>(&expr))
-    return std::to_string(e->value);
-  if (const auto *e = dyn_cast<FloatLitExpr>(&expr))
-    return std::isinf(e->value) ? "inf" : ConstValue::ofFloat(e->value).str();
-  if (const auto *e = dyn_cast<BoolLitExpr>(&expr))
-    return e->value ? "true" : "false";
-  if (const auto *e = dyn_cast<NameExpr>(&expr))
-    return e->name;
-  if (const auto *e = dyn_cast<SubscriptExpr>(&expr)) {
-    std::string s = show(*e->base) + "[";
-    for (size_t i = 0; i < e->indices.size(); ++i)
-      s += (i ? ", " : "") + show(*e->indices[i]);
-    return s + "]";
-  }
-  if (const auto *e = dyn_cast<MemberExpr>(&expr))
-    return show(*e->base) + "." + e->member;
-  if (const auto *e = dyn_cast<UnaryExpr>(&expr))
-    return std::string(toString(e->op)) + show(*e->operand);
-  if (const auto *e = dyn_cast<BinaryExpr>(&expr))
-    return show(*e->lhs) + " " + toString(e->op) + " " + show(*e->rhs);
-  if (const auto *e = dyn_cast<CallExpr>(&expr)) {
-    std::string s = e->callee + "(";
-    for (size_t i = 0; i < e->args.size(); ++i)
-      s += (i ? ", " : "") + show(*e->args[i]);
-    return s + ")";
-  }
-  if (const auto *e = dyn_cast<ReduceExpr>(&expr))
-    return e->op + "(" + e->index + " < " + show(*e->extent) + ") ...";
-  if (isa<AttendExpr>(&expr))
-    return "attend ...";
-  if (isa<ScanExpr>(&expr))
-    return "scan ...";
-  return "...";
-}
-
 static bool isNumeric(const ValueType &t) {
   return t.isTensor() && t.getElemType() != ElemType::I1;
 }
@@ -149,7 +113,10 @@ void Checker::warnTruncatingDivision(const Expr &expr) {
 // Scopes
 //===----------------------------------------------------------------------===//
 
-void Checker::popScope() { scopes.pop_back(); }
+void Checker::popScope() {
+  resolvePendingIndices();
+  scopes.pop_back();
+}
 
 Symbol *Checker::lookup(const std::string &name) {
   for (auto it = scopes.rbegin(); it != scopes.rend(); ++it)
@@ -1199,6 +1166,10 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
     return std::nullopt;
   }
   bool ok = true;
+  expr.safety.resize(expr.indices.size(), IndexSafety::InRange);
+  auto noteSafety = [&](size_t k) {
+    noteIndexSafety(expr, k, base->getShape()[k]);
+  };
   for (size_t k = 0; k < expr.indices.size(); ++k) {
     Expr &index = *expr.indices[k];
     const DimExpr &dim = base->getShape()[k];
@@ -1272,6 +1243,8 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
                                   std::to_string(k) + " of '" + baseName +
                                   "' (size " + dim.str() + ")");
         ok = false;
+      } else {
+        noteSafety(k);
       }
       continue;
     }
@@ -1284,8 +1257,10 @@ std::optional<ValueType> Checker::checkSubscript(SubscriptExpr &expr) {
                                   std::to_string(k) + " of '" + baseName +
                                   "' has size " + std::to_string(*cd));
         ok = false;
+        continue;
       }
     }
+    noteSafety(k);
   }
   if (!ok)
     return std::nullopt;
@@ -1430,6 +1405,17 @@ std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
       declareIndex(expr.index, expr.indexLoc, extent, expr.extent->getLoc()) &&
       extent;
 
+  // The keys the mask drops are never used: its facts guard the score and
+  // the value (not the mask itself, which is evaluated for every key).
+  auto pushMask = [&] {
+    if (expr.mask)
+      pushGuard(*expr.mask, true);
+  };
+  auto popMask = [&] {
+    if (expr.mask)
+      popGuard();
+  };
+  pushMask();
   if (!expr.score) {
     error(expr.getLoc(), "attend has no 'score' clause");
     ok = false;
@@ -1448,6 +1434,7 @@ std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
     ok = false;
   }
 
+  popMask();
   if (expr.mask) {
     std::optional<ValueType> m = checkExpr(*expr.mask);
     if (m && !(m->isScalar() && m->getElemType() == ElemType::I1)) {
@@ -1470,6 +1457,7 @@ std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
   }
 
   std::optional<ValueType> value;
+  pushMask();
   if (!expr.value) {
     error(expr.getLoc(), "attend has no 'value' clause");
     ok = false;
@@ -1483,6 +1471,7 @@ std::optional<ValueType> Checker::checkAttend(AttendExpr &expr) {
   } else {
     ok = false;
   }
+  popMask();
   popScope();
   closedIndices[expr.index] = expr.indexLoc;
   if (!ok)

@@ -13,6 +13,8 @@
 
 #include "attnc/Target/CPU/EntryABI.h"
 
+#include "RuntimeChecks.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -209,7 +211,12 @@ private:
 
 /// The error codes of the C functions; kCheckFailed comes from the lowered
 /// @__attnc_NAME, when it returns one.
-enum : int32_t { kOk = 0, kBadSize = 1, kBadStride = 2, kCheckFailed = 3 };
+enum : int32_t {
+  kOk = 0,
+  kBadSize = 1,
+  kBadStride = 2,
+  kCheckFailed = mlir::attnc::cpu::kCheckFailedCode
+};
 
 /// The LLVM type of a scalar input in the C functions, the type of
 /// getCType: uint8_t for i1, uint16_t for the 16-bit floats.

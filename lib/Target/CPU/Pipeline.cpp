@@ -18,6 +18,7 @@
 
 #include "Bufferize.h"
 #include "ContiguousExpandShape.h"
+#include "RuntimeChecks.h"
 #include "StridedExpandShape.h"
 #include "attnc/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
@@ -147,6 +148,8 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   // inside must be structured loops (not cf) when it runs.
   pm.addPass(std::make_unique<CopyToLinalgPass>());
   pm.addPass(createConvertLinalgToLoopsPass());
+  // Before the OpenMP outlining: the checks' slot is an ordinary value here.
+  pm.addPass(createRuntimeChecksPass());
   if (opts.parallel)
     pm.addPass(createConvertSCFToOpenMPPass());
 
@@ -200,6 +203,7 @@ void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
 void mlir::attnc::cpu::registerCPUPasses() {
   registerPass([] { return createBufferizePass(); });
   registerPass([] { return createContiguousExpandShapePass(); });
+  registerPass([] { return createRuntimeChecksPass(); });
   registerPass([] { return createStridedExpandShapePass(); });
   PassRegistration<CopyToLinalgPass>();
   PassRegistration<DecomposeAggregatesPass>();
