@@ -51,6 +51,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "Integration", "Interp"))
 import reference as ref  # noqa: E402
+import attend_reference as aref  # noqa: E402
 
 # Size symbols (run-time dimensions) and their default extents.
 SIZES = {"B": 2, "N": 7, "M": 5, "H": 2, "Dh": 3}
@@ -216,7 +217,10 @@ def check(args):
 
     rng = np.random.default_rng(args.seed)
     inputs = make_inputs(args.entry, consts, params, sizes, rng)
-    fn = getattr(ref, args.entry)
+    # The programs under test/Integration/Interp/Inputs/ have their own
+    # reference module; the examples have reference.py.
+    stem = os.path.splitext(os.path.basename(args.file))[0]
+    fn = getattr(aref if stem in aref.ENTRIES else ref, args.entry)
     if args.entry in ref.ARCHS:
         weights = {}
         expected = fn(inputs, consts, weight_store(rng, weights))
@@ -381,6 +385,15 @@ def self_test():
         found = re.findall(r"^(?:fn|arch)\s+(\w+)", text, re.M)
         found = [f for f in found if f != "phi" and f != "mem"]  # helpers
         good = sorted(found) == sorted(entries) and all(hasattr(ref, e) for e in entries)
+        print("%s entries of %s: %s" % ("ok" if good else "FAIL", stem, found))
+        ok &= good
+
+    # ... and every program under Inputs/ in attend_reference.py.
+    inputs = os.path.join(HERE, "..", "test", "Integration", "Interp", "Inputs")
+    for stem, entries in aref.ENTRIES.items():
+        text = open(os.path.join(inputs, stem + ".attn")).read()
+        found = [f for f in re.findall(r"^(?:fn|arch)\s+(\w+)", text, re.M) if f != "phi"]
+        good = sorted(found) == sorted(entries) and all(hasattr(aref, e) for e in entries)
         print("%s entries of %s: %s" % ("ok" if good else "FAIL", stem, found))
         ok &= good
 

@@ -260,11 +260,18 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     }
     return Values{x.withShape(out)};
   }
+  auto positivePatch = [&](int64_t k, const Location &at) {
+    if (k > 0)
+      return true;
+    error(at, "'" + term.name + "' needs a patch size of at least 1, not " +
+                  std::to_string(k));
+    return false;
+  };
   if (term.name == "im2col") {
     if (!args.count(1, 1) || !needRank(4))
       return std::nullopt;
     std::optional<int64_t> k = args.constant(0, "the patch size");
-    if (!k || *k <= 0)
+    if (!k || !positivePatch(*k, term.args[0]->getLoc()))
       return std::nullopt;
     std::optional<DimExpr> h =
         splitDim(*this, shape[2], *k, loc, "'im2col' height");
@@ -279,8 +286,10 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     if (!args.count(3, 3) || !needRank(3))
       return std::nullopt;
     std::optional<int64_t> k = args.constant(0, "the patch size");
+    if (!k || !positivePatch(*k, term.args[0]->getLoc()))
+      return std::nullopt;
     std::optional<DimExpr> h = args.dim(1), w = args.dim(2);
-    if (!k || !h || !w || *k <= 0)
+    if (!h || !w)
       return std::nullopt;
     std::optional<DimExpr> hk = splitDim(*this, *h, *k, loc, "'col2im' height");
     std::optional<DimExpr> wk = splitDim(*this, *w, *k, loc, "'col2im' width");
