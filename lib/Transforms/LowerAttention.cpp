@@ -861,13 +861,13 @@ struct AttnLowerAttentionPass
     // Polynomial exponentials in the f32 kernels, which vectorize.
     SmallVector<Operation *> f32Exps;
     for (Operation *e : exps)
-      if (e->getResult(0).getType().isF32())
+      if (getElementTypeOrSelf(e->getResult(0).getType()).isF32())
         f32Exps.push_back(e);
     if (f32Exps.empty())
       return;
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp"; });
+        patterns, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyOpPatternsGreedily(f32Exps, std::move(patterns))))
       return signalPassFailure();
   }

@@ -574,11 +574,13 @@ mlir::Value AttendLowering::computedOperand(const Expr &e, bool keySide,
   mlir::Value v = g.gen(e, env);
   if (!v)
     return {};
-  // The row as a [1, 1, 1, D] slice.
-  auto sliceType = mlir::RankedTensorType::get({1, 1, 1, shape[3]}, elem);
+  // The row as a rank-1 tensor, inserted rank-reduced into its [1, 1, 1, D]
+  // slice: with no reshape in between, the CPU back end builds the row in
+  // place (eliminate-empty-tensors) rather than in a buffer per row.
+  auto rowType = mlir::RankedTensorType::get({shape[3]}, elem);
   if (type->isScalar()) {
     v = g.coerce(v, elem, loc(e));
-    v = mlir::tensor::FromElementsOp::create(b, l, sliceType,
+    v = mlir::tensor::FromElementsOp::create(b, l, rowType,
                                              mlir::ValueRange{v});
   } else {
     auto vType = mlir::cast<mlir::RankedTensorType>(v.getType());
@@ -594,14 +596,6 @@ mlir::Value AttendLowering::computedOperand(const Expr &e, bool keySide,
     if (vType.getRank() != 1)
       v = mlir::tensor::CollapseShapeOp::create(
           b, l, v, llvm::ArrayRef<mlir::ReassociationIndices>{all});
-    v = mlir::tensor::ExpandShapeOp::create(
-        b, l, sliceType, v,
-        llvm::ArrayRef<mlir::ReassociationIndices>{{0, 1, 2, 3}},
-        llvm::ArrayRef<mlir::OpFoldResult>{
-            b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(1),
-            shape[3] == mlir::ShapedType::kDynamic
-                ? mlir::OpFoldResult(rowSize)
-                : mlir::OpFoldResult(b.getIndexAttr(shape[3]))});
   }
   llvm::SmallVector<mlir::OpFoldResult> offsets = {ivs[0], ivs[1], ivs[2],
                                                    b.getIndexAttr(0)};

@@ -29,12 +29,16 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
@@ -78,6 +82,70 @@ struct DecomposeAggregatesPass
       }
       rewriter.replaceOp(op, *repl);
     }
+  }
+};
+
+/// Rewrites every tensor.generate into tensor.empty + linalg.generic, so that
+/// eliminate-empty-tensors can then build it in place in the buffer it is
+/// inserted into: a per-row prologue (`phi(q[b, h, i])` in an scf.forall)
+/// otherwise allocates, fills, copies and frees one row buffer per row,
+/// five times the cost of the computation itself.
+struct GenerateToDestinationStylePass
+    : PassWrapper<GenerateToDestinationStylePass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GenerateToDestinationStylePass)
+
+  StringRef getArgument() const override {
+    return "attnc-cpu-generate-to-destination-style";
+  }
+  StringRef getDescription() const override {
+    return "Rewrite tensor.generate into tensor.empty + linalg.generic";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect, tensor::TensorDialect>();
+  }
+
+  void runOnOperation() override {
+    SmallVector<tensor::GenerateOp> ops;
+    getOperation()->walk([&](tensor::GenerateOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (tensor::GenerateOp op : ops) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::rewriteInDestinationPassingStyle(rewriter, op))) {
+        op->emitOpError("could not be rewritten in destination style");
+        return signalPassFailure();
+      }
+    }
+  }
+};
+
+/// Rewrites f32 math.exp, math.expm1 and math.log (of scalars or vectors)
+/// into upstream's polynomial approximations (a few ulp): plain arithmetic,
+/// which LLVM vectorizes, where a libm call per element stays scalar (a
+/// vector<16xf32> exp becomes 16 calls of expf). A feature map phi = elu + 1
+/// over every row then costs a few percent of the attention it feeds. The
+/// attention kernels' exps are approximated already (attn-lower-attention);
+/// this catches the rest: prologues, scans, elementwise code. The predicate
+/// takes full op names ("math.exp").
+struct ApproximateExpPass : PassWrapper<ApproximateExpPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateExpPass)
+
+  StringRef getArgument() const override { return "attnc-cpu-approximate-exp"; }
+  StringRef getDescription() const override {
+    return "Polynomial approximations of f32 math.exp, math.expm1 and "
+           "math.log";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, math::MathDialect,
+                    vector::VectorDialect>();
+  }
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.exp" || name == "math.expm1" || name == "math.log";
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 
@@ -125,6 +193,10 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
     OpPassManager &pm, const LowerToLLVMOptions &opts) {
   // Tensor level: linalg.softmax has no loop lowering of its own.
   pm.addPass(std::make_unique<DecomposeAggregatesPass>());
+  pm.addPass(std::make_unique<ApproximateExpPass>());
+  // Values built into the slice of the buffer they are inserted into.
+  pm.addPass(std::make_unique<GenerateToDestinationStylePass>());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
 
   // Tensors to buffers. Function arguments become memrefs with dynamic
   // strides and a unit innermost stride (the ABI of the generated library,
@@ -206,7 +278,9 @@ void mlir::attnc::cpu::registerCPUPasses() {
   registerPass([] { return createRuntimeChecksPass(); });
   registerPass([] { return createStridedExpandShapePass(); });
   PassRegistration<CopyToLinalgPass>();
+  PassRegistration<ApproximateExpPass>();
   PassRegistration<DecomposeAggregatesPass>();
+  PassRegistration<GenerateToDestinationStylePass>();
   PassPipelineRegistration<LowerToLLVMPipelineOptions>(
       "attnc-cpu-lower-to-llvm",
       "Lower tensor-level func/linalg/tensor/scf/arith/math to the LLVM "
