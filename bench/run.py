@@ -21,6 +21,11 @@ import sys
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OPENBLAS_BIN = os.path.join(BENCH, "build", "openblas_attention")
+# glibc keeps freed memory in every process measured (attnc and the
+# baselines alike) unless --glibc-defaults: by default each call of a
+# program with scratch buffers of a few MB page-faults them in afresh, about
+# 10 us per 4 KB page on these VMs (bench/general_attend.py says more).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
 B, H, D, W = 1, 8, 64, 256
 ATTN_NS, REC_NS = [512, 1024, 2048, 4096, 8192], [4096]
 QUICK_ATTN_NS, QUICK_REC_NS = [256, 512], [512]
@@ -66,10 +71,11 @@ WORKLOADS = [
 ]
 
 
-def run_json(cmd, timeout):
+def run_json(cmd, timeout, env=None):
     """Run cmd; return (list of JSON records, error string or None)."""
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                           env=env)
     except (OSError, subprocess.TimeoutExpired) as e:
         return [], str(e)
     recs = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
@@ -131,8 +137,11 @@ def main():
     ap.add_argument("--output", help="also write the markdown report here")
     ap.add_argument("--json-out", help="write every raw JSON record here")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per command")
+    ap.add_argument("--glibc-defaults", action="store_true",
+                    help="glibc's default malloc thresholds (see MALLOC_ENV)")
     a = ap.parse_args()
     T, R = a.threads, a.repeat
+    env = dict(os.environ, **({} if a.glibc_defaults else MALLOC_ENV))
     log = lambda *m: print(*m, file=sys.stderr, flush=True)
 
     load0 = os.getloadavg()[0]
@@ -169,7 +178,7 @@ def main():
                     jobs["openblas"] = ob + ["--variant", ob_variant, "--W", str(W)]
                 jobs["sgemm"] = ob + ["--variant", "sgemm", "--flops", str(flops(n))]
             for key, cmd in jobs.items():
-                recs, err = run_json(cmd, a.timeout)
+                recs, err = run_json(cmd, a.timeout, env)
                 raw += [dict(r, workload=name) for r in recs]
                 recs = [r for r in recs if r.get("entry") in (entry, "sgemm")] or recs
                 if err or not recs or "median_s" not in recs[0]:
@@ -193,8 +202,8 @@ def main():
            % (load0, os.getloadavg()[0],
               " (WARNING: machine busy, timings unreliable)" if max(load0, os.getloadavg()[0])
               > 0.5 * (os.cpu_count() or 1) else "", os.environ.get("OMP_WAIT_POLICY", "PASSIVE")),
-           "- fp32, B=%d, H=%d, D=%d; median of %d repeats; torch %s; attnc: %s"
-           % (B, H, D, R, tv, "not run (%s)" % attnc_missing if attnc_missing else a.attnc),
+           "- fp32, B=%d, H=%d, D=%d; median of %d repeats; torch %s; malloc: %s; attnc: %s"
+           % (B, H, D, R, tv, "glibc defaults" if a.glibc_defaults else "freed memory kept", "not run (%s)" % attnc_missing if attnc_missing else a.attnc),
            "- GFLOP/s = useful FLOPs / median time (see bench/README.md); "
            "xTorch / xBLAS = baseline time / attnc time (>1: attnc faster); "
            "%SGEMM = attnc GFLOP/s / SGEMM GFLOP/s of a same-FLOP square SGEMM", "",
