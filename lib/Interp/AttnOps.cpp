@@ -464,8 +464,9 @@ static LogicalResult runGather(Interpreter &interp, attn::GatherOp op) {
   for (int64_t k = 0; k < (*indices)->numElements(); ++k) {
     double row = (*indices)->data[k];
     if (row < 0 || row >= numRows)
-      return opError(op) << "index " << row << " out of bounds of " << numRows
-                         << " rows";
+      return mlir::emitError(op.getLoc())
+             << "'gather' reads a row outside its source: index "
+             << static_cast<int64_t>(row) << " of " << numRows << " rows";
     for (int64_t e = 0; e < rowSize; ++e)
       result.data[k * rowSize + e] =
           src.data[static_cast<int64_t>(row) * rowSize + e];
@@ -481,9 +482,10 @@ static LogicalResult runPool(Interpreter &interp, attn::PoolOp op) {
   const Tensor &x = **input;
   int64_t bs = static_cast<int64_t>(op.getBlockSize());
   if (x.shape.empty() || x.shape[0] % bs != 0)
-    return opError(op) << "pools a first dimension that is not a multiple "
-                          "of the block size "
-                       << bs;
+    return mlir::emitError(op.getLoc())
+           << "'pool' needs a first dimension that is a multiple of " << bs
+           << (x.shape.empty() ? std::string()
+                               : ", not " + std::to_string(x.shape[0]));
   int64_t rowSize = x.shape[0] == 0 ? 0 : x.numElements() / x.shape[0];
   std::vector<int64_t> shape = x.shape;
   shape[0] /= bs;

@@ -40,6 +40,7 @@
 #include "dialects/Attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h" // for dependentDialects
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -278,6 +279,21 @@ static Value lowerArgMax(OpBuilder &b, attn::ArgMaxOp op) {
 // gather, pool, conv1d
 //===----------------------------------------------------------------------===//
 
+/// `row` checked within [0, rows) (the interpreter's error, as a run-time
+/// check) and clamped into it, so that no read leaves the source.
+static Value checkedRow(OpBuilder &b, Location l, Value row, Value rows) {
+  Value zero = constIndex(b, l, 0);
+  Value ok = arith::AndIOp::create(
+      b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, row, zero),
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, row, rows));
+  cf::AssertOp::create(b, l, ok,
+                       "'gather' reads a row outside its source: an index is "
+                       "negative or not below the number of rows");
+  Value last = arith::SubIOp::create(b, l, rows, constIndex(b, l, 1));
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, row, zero),
+                                last);
+}
+
 /// gather[k..., r...] = source[indices[k...], r...].
 static Value lowerGather(OpBuilder &b, attn::GatherOp op) {
   Location loc = op.getLoc();
@@ -291,8 +307,10 @@ static Value lowerGather(OpBuilder &b, attn::GatherOp op) {
                   [&](OpBuilder &gb, Location l, ValueRange ivs) -> Value {
                     Value id = tensor::ExtractOp::create(gb, l, indices,
                                                          ivs.take_front(numK));
-                    SmallVector<Value> index = {arith::IndexCastOp::create(
-                        gb, l, gb.getIndexType(), id)};
+                    Value row = arith::IndexCastOp::create(
+                        gb, l, gb.getIndexType(), id);
+                    SmallVector<Value> index = {
+                        checkedRow(gb, l, row, sourceSizes[0])};
                     llvm::append_range(index, ivs.drop_front(numK));
                     return tensor::ExtractOp::create(gb, l, source, index);
                   });
@@ -305,6 +323,13 @@ static Value lowerPool(OpBuilder &b, attn::PoolOp op) {
   int64_t blockSize = static_cast<int64_t>(op.getBlockSize());
   SmallVector<Value> sizes = getSizes(b, loc, input);
   Value bs = constIndex(b, loc, blockSize);
+  // The interpreter's error, as a run-time check: the blocks must tile it.
+  Value whole = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::RemUIOp::create(b, loc, sizes[0], bs), constIndex(b, loc, 0));
+  cf::AssertOp::create(b, loc, whole,
+                       "'pool' needs a first dimension that is a multiple of " +
+                           std::to_string(blockSize));
   sizes[0] = arith::DivUIOp::create(b, loc, sizes[0], bs);
   auto type = cast<RankedTensorType>(op.getResult().getType());
   Type elem = type.getElementType();

@@ -93,7 +93,11 @@ func.func @argmax(%x: tensor<?x8xf32>) -> tensor<?xi32> {
 // CHECK-NEXT:    ^bb0(%[[K0:.*]]: index, %[[K1:.*]]: index, %[[R:.*]]: index):
 // CHECK-NEXT:      %[[ID:.*]] = tensor.extract %[[I]][%[[K0]], %[[K1]]] : tensor<?x4xi32>
 // CHECK-NEXT:      %[[ROW:.*]] = arith.index_cast %[[ID]] : i32 to index
-// CHECK-NEXT:      %[[V:.*]] = tensor.extract %[[S]][%[[ROW]], %[[R]]] : tensor<64x32xf32>
+// A row outside the source is a run-time check, and the read is clamped.
+// CHECK:           cf.assert %{{.*}}, "'gather' reads a row outside its source: an index is negative or not below the number of rows"
+// CHECK:           %[[LOW:.*]] = arith.maxsi %[[ROW]], %{{.*}} : index
+// CHECK-NEXT:      %[[IN:.*]] = arith.minsi %[[LOW]], %{{.*}} : index
+// CHECK-NEXT:      %[[V:.*]] = tensor.extract %[[S]][%[[IN]], %[[R]]] : tensor<64x32xf32>
 // CHECK-NEXT:      tensor.yield %[[V]] : f32
 // CHECK-NEXT:    } : tensor<?x4x32xf32>
 func.func @gather(%s: tensor<64x32xf32>, %i: tensor<?x4xi32>) -> tensor<?x4x32xf32> {
@@ -108,6 +112,10 @@ func.func @gather(%s: tensor<64x32xf32>, %i: tensor<?x4xi32>) -> tensor<?x4x32xf
 // CHECK-NOT:     attn.pool
 // CHECK-DAG:     %[[N:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x16xf32>
 // CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// The blocks must tile the rows: a run-time check.
+// CHECK:         %[[REM:.*]] = arith.remui %[[N]], %[[C4]] : index
+// CHECK:         %[[WHOLE:.*]] = arith.cmpi eq, %[[REM]], %{{.*}} : index
+// CHECK:         cf.assert %[[WHOLE]], "'pool' needs a first dimension that is a multiple of 4"
 // CHECK:         %[[NB:.*]] = arith.divui %[[N]], %[[C4]] : index
 // CHECK:         tensor.generate %[[NB]] {
 // CHECK-NEXT:    ^bb0(%[[I:.*]]: index, %[[C:.*]]: index):

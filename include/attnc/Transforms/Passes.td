@@ -224,8 +224,12 @@ def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"
     of floating-point operations as the reference interpreter: ties go to
     the lower index, NaN ranks below every number, sums run in the
     interpreter's order. The selections are O(C^2) per row of C entries.
+    What the interpreter reports as an error at run time is a `cf.assert`
+    here (a gather index outside the source's rows, a pooled dimension that
+    is not a multiple of the block size), and reads stay in bounds.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];

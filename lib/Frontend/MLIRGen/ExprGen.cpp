@@ -30,6 +30,7 @@
 #include "MLIRGenImpl.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/IR/Matchers.h"
 
 #include "dialects/Attn/AttnOps.h"
 
@@ -318,39 +319,77 @@ mlir::Value FnGen::boundedIndex(const SubscriptExpr &e, size_t k,
   mlir::Value zero = mlir::arith::ConstantIndexOp::create(builder, l, 0);
   mlir::Value one = mlir::arith::ConstantIndexOp::create(builder, l, 1);
   if (check) {
-    // In range, or not used: an enclosing `where` picks the other branch.
     mlir::Value ok = mlir::arith::AndIOp::create(
         builder, l,
         mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::sge,
                                     index, zero),
         mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::slt,
                                     index, size));
-    for (auto [guard, holds] : guards) {
-      if (!isVisibleAt(guard, builder))
-        continue;
-      mlir::Value unused = guard;
-      if (holds)
-        unused = mlir::arith::XOrIOp::create(
-            builder, l, guard,
-            mlir::arith::ConstantOp::create(builder, l,
-                                            builder.getBoolAttr(true)));
-      ok = mlir::arith::OrIOp::create(builder, l, ok, unused);
-    }
-    std::string baseName = show(*e.base);
     std::string sizeText = k < e.base->type->getShape().size()
                                ? e.base->type->getShape()[k].str()
                                : std::string("?");
-    mlir::cf::AssertOp::create(
-        builder, l, ok,
-        "index '" + show(indexExpr) + "' of '" + baseName +
-            "' is out of range of dimension " + std::to_string(k) + " (size " +
-            sizeText + ")");
+    checkUnlessGuarded(ok, l,
+                       "index '" + show(indexExpr) + "' of '" + show(*e.base) +
+                           "' is out of range of dimension " +
+                           std::to_string(k) + " (size " + sizeText + ")");
   }
   // Clamped into the dimension: no read outside it, even where the value
   // is evaluated but not used.
   mlir::Value last = mlir::arith::SubIOp::create(builder, l, size, one);
   mlir::Value low = mlir::arith::MaxSIOp::create(builder, l, index, zero);
   return mlir::arith::MinSIOp::create(builder, l, low, last);
+}
+
+void FnGen::checkUnlessGuarded(mlir::Value ok, mlir::Location l,
+                               const llvm::Twine &what) {
+  // Holds, or not used: an enclosing `where` picks the other branch.
+  for (auto [guard, holds] : guards) {
+    if (!isVisibleAt(guard, builder))
+      continue;
+    mlir::Value unused = guard;
+    if (holds)
+      unused = mlir::arith::XOrIOp::create(
+          builder, l, guard,
+          mlir::arith::ConstantOp::create(builder, l,
+                                          builder.getBoolAttr(true)));
+    ok = mlir::arith::OrIOp::create(builder, l, ok, unused);
+  }
+  mlir::cf::AssertOp::create(builder, l, ok, what.str());
+}
+
+mlir::Value FnGen::safeDivisor(const BinaryExpr &e, mlir::Value x,
+                               mlir::Value y) {
+  llvm::APInt c;
+  if (mlir::matchPattern(y, mlir::m_ConstantInt(&c)) && !c.isZero() &&
+      !c.isAllOnes())
+    return y;
+  mlir::Location l = loc(e.getLoc());
+  auto type = mlir::cast<mlir::IntegerType>(y.getType());
+  auto constant = [&](const llvm::APInt &v) -> mlir::Value {
+    return mlir::arith::ConstantOp::create(builder, l,
+                                           builder.getIntegerAttr(type, v));
+  };
+  unsigned width = type.getWidth();
+  mlir::Value zero = constant(llvm::APInt(width, 0));
+  mlir::Value isZero = mlir::arith::CmpIOp::create(
+      builder, l, mlir::arith::CmpIPredicate::eq, y, zero);
+  mlir::Value overflows = mlir::arith::AndIOp::create(
+      builder, l,
+      mlir::arith::CmpIOp::create(
+          builder, l, mlir::arith::CmpIPredicate::eq, x,
+          constant(llvm::APInt::getSignedMinValue(width))),
+      mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::eq, y,
+                                  constant(llvm::APInt::getAllOnes(width))));
+  mlir::Value bad = mlir::arith::OrIOp::create(builder, l, isZero, overflows);
+  mlir::Value ok = mlir::arith::XOrIOp::create(
+      builder, l, bad,
+      mlir::arith::ConstantOp::create(builder, l, builder.getBoolAttr(true)));
+  const char *what = e.op == BinaryOp::Mod ? "remainder" : "division";
+  checkUnlessGuarded(ok, l,
+                     std::string("integer ") + what + " '" + show(e) +
+                         "' by zero (or of the smallest integer by -1)");
+  return mlir::arith::SelectOp::create(builder, l, bad,
+                                       constant(llvm::APInt(width, 1)), y);
 }
 
 mlir::Value FnGen::sliceAt(mlir::Value base,
@@ -507,11 +546,13 @@ mlir::Value FnGen::applyScalar(const Expr &node,
       if (isFloat)
         return mlir::arith::DivFOp::create(builder, l, x, y);
       // The language's integer division is floor division.
-      return mlir::arith::FloorDivSIOp::create(builder, l, x, y);
+      return mlir::arith::FloorDivSIOp::create(builder, l, x,
+                                               safeDivisor(*bin, x, y));
     case BinaryOp::Mod:
       if (isFloat)
         return mlir::arith::RemFOp::create(builder, l, x, y);
-      return mlir::arith::RemSIOp::create(builder, l, x, y);
+      return mlir::arith::RemSIOp::create(builder, l, x,
+                                          safeDivisor(*bin, x, y));
     default:
       break;
     }

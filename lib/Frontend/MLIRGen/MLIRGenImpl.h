@@ -110,6 +110,14 @@ public:
   /// with `check` asserted in range (where it is used) first.
   mlir::Value boundedIndex(const SubscriptExpr &e, size_t k, mlir::Value base,
                            mlir::Value index, bool check);
+  /// Asserts `ok` at `l` with the language's message `what`, unless an
+  /// enclosing `where` picks the other branch (then the value is not used).
+  void checkUnlessGuarded(mlir::Value ok, mlir::Location l,
+                          const llvm::Twine &what);
+  /// An integer divisor that cannot trap: checked non-zero (and not -1 under
+  /// the smallest dividend, which overflows) at `e`, and replaced by 1 where
+  /// it fails, so compiled code goes on to return the error code.
+  mlir::Value safeDivisor(const BinaryExpr &e, mlir::Value x, mlir::Value y);
   mlir::Value error(const Location &l, const llvm::Twine &what);
 
   // --- Types and sizes (MLIRGen.cpp) ---
