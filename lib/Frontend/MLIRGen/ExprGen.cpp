@@ -29,17 +29,16 @@
 
 #include "MLIRGenImpl.h"
 
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
-#include "mlir/IR/Matchers.h"
-
 #include "dialects/Attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -392,6 +391,32 @@ mlir::Value FnGen::safeDivisor(const BinaryExpr &e, mlir::Value x,
                                        constant(llvm::APInt(width, 1)), y);
 }
 
+mlir::Value FnGen::checkedFloatToInt(const CallExpr &e, mlir::Value x,
+                                     mlir::IntegerType to) {
+  // NaN and values outside `to` are the interpreter's error; fptosi would
+  // give poison.
+  mlir::Location l = loc(e.getLoc());
+  auto fty = mlir::cast<mlir::FloatType>(x.getType());
+  double bound = std::ldexp(1.0, to.getWidth() - 1);
+  auto fconst = [&](double v) -> mlir::Value {
+    return mlir::arith::ConstantOp::create(builder, l,
+                                           builder.getFloatAttr(fty, v));
+  };
+  // Ordered comparisons: false for NaN.
+  mlir::Value ok = mlir::arith::AndIOp::create(
+      builder, l,
+      mlir::arith::CmpFOp::create(builder, l, mlir::arith::CmpFPredicate::OGE,
+                                  x, fconst(-bound)),
+      mlir::arith::CmpFOp::create(builder, l, mlir::arith::CmpFPredicate::OLT,
+                                  x, fconst(bound)));
+  checkUnlessGuarded(ok, l,
+                     "'" + show(e) + "' of a value that is NaN or outside i" +
+                         std::to_string(to.getWidth()));
+  mlir::Value safe =
+      mlir::arith::SelectOp::create(builder, l, ok, x, fconst(0.0));
+  return mlir::arith::FPToSIOp::create(builder, l, to, safe);
+}
+
 mlir::Value FnGen::sliceAt(mlir::Value base,
                            llvm::ArrayRef<mlir::Value> indices, const Expr &e,
                            const Env &env) {
@@ -577,6 +602,9 @@ mlir::Value FnGen::applyScalar(const Expr &node,
                ? mlir::arith::MaxSIOp::create(builder, l, x, y).getResult()
                : mlir::arith::MinSIOp::create(builder, l, x, y).getResult();
   }
+  if (f == "int" && mlir::isa<mlir::FloatType>(ops[0].getType()) &&
+      mlir::isa<mlir::IntegerType>(t))
+    return checkedFloatToInt(call, ops[0], mlir::cast<mlir::IntegerType>(t));
   mlir::Value x = coerce(ops[0], t, l);
   if (f == "float" || f == "int")
     return x;

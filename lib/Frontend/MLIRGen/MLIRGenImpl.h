@@ -118,6 +118,10 @@ public:
   /// the smallest dividend, which overflows) at `e`, and replaced by 1 where
   /// it fails, so compiled code goes on to return the error code.
   mlir::Value safeDivisor(const BinaryExpr &e, mlir::Value x, mlir::Value y);
+  /// `int(x)` of a float: checked not NaN and within `to` at `e`, then
+  /// converted (0 where the check fails).
+  mlir::Value checkedFloatToInt(const CallExpr &e, mlir::Value x,
+                                mlir::IntegerType to);
   mlir::Value error(const Location &l, const llvm::Twine &what);
 
   // --- Types and sizes (MLIRGen.cpp) ---
