@@ -388,6 +388,28 @@ LogicalResult ScanOp::verify() {
   unsigned numBatch = getNumBatchDims();
   unsigned numStates = getNumStates();
 
+  // The front end's analysis of the step (ScanLinearity.cpp).
+  if (std::optional<ArrayAttr> transitions = getTransitions()) {
+    if (transitions->size() != numStates)
+      return emitOpError("has ") << transitions->size() << " transitions for "
+                                 << numStates << " states";
+    bool nonlinear = false;
+    for (Attribute a : *transitions) {
+      StringRef t = cast<StringAttr>(a).getValue();
+      if (!llvm::is_contained({"identity", "scalar_decay", "diagonal_gate",
+                               "low_rank", "affine", "nonlinear"},
+                              t))
+        return emitOpError("has an unknown transition '") << t << "'";
+      nonlinear |= t == "nonlinear";
+    }
+    if (nonlinear == getLinearInState())
+      return emitOpError("must be linear_in_state exactly when no transition "
+                         "is 'nonlinear'");
+  }
+  if (std::optional<StringRef> form = getEmitForm())
+    if (!llvm::is_contained({"linear", "ratio", "nonlinear"}, *form))
+      return emitOpError("has an unknown emit_form '") << *form << "'";
+
   // body: (batch indices..., t, states..., [chunk-start states...]), ends
   // with attn.scan_yield.
   Block &body = getBody().front();

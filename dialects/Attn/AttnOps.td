@@ -177,6 +177,16 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     update is affine in the state (`S' = A_t S + B_t`), which permits the
     chunkwise-parallel lowering.
 
+    `transitions`, one per state, names the kind of `A_t` the front end
+    found: `identity` (linear attention), `scalar_decay` (RetNet, Mamba2),
+    `diagonal_gate` (GLA, HGRN: an elementwise or per-row gate),
+    `low_rank` (identity or a gate times `I - b k^T` on one side: DeltaNet,
+    gated DeltaNet), `affine` (none of those) or `nonlinear`.
+    `emit_form` says how the emit depends on the states: `linear`, `ratio`
+    (of two linear forms, `S^T q / dot(z, q)`) or `nonlinear`. With
+    `transitions`, `linear_in_state` is set exactly when no state is
+    `nonlinear`.
+
     The regions may read values defined above them (inputs indexed by the
     batch indices and `t`).
 
@@ -206,7 +216,9 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
                        Index:$length,
                        ConfinedAttr<DefaultValuedAttr<I64Attr, "1">,
                                     [IntMinValue<1>]>:$chunk,
-                       UnitAttr:$linear_in_state);
+                       UnitAttr:$linear_in_state,
+                       OptionalAttr<StrArrayAttr>:$transitions,
+                       OptionalAttr<StrAttr>:$emit_form);
   let results = (outs AnyRankedTensor:$output,
                       Variadic<AnyRankedTensor>:$finals);
   let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$body);

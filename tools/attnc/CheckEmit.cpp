@@ -357,6 +357,9 @@ int attnc::driver::withMLIR(Module &module,
   return withMLIR(module, {}, use);
 }
 
+static bool showRemarks = false;
+void attnc::driver::setShowRemarks(bool show) { showRemarks = show; }
+
 int attnc::driver::withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
                             llvm::function_ref<int(mlir::ModuleOp)> use,
                             std::set<std::string> *reported) {
@@ -385,6 +388,13 @@ int attnc::driver::withMLIR(Module &module, llvm::ArrayRef<const Decl *> roots,
           os << diag.getLocation() << ": " << diag.str();
           return mlir::success(!reported->insert(key).second);
         });
+  // Registered last, so called first: remarks only under --remarks.
+  context.getDiagEngine().registerHandler(
+      [](mlir::Diagnostic &diag) -> mlir::LogicalResult {
+        return mlir::success(diag.getSeverity() ==
+                                 mlir::DiagnosticSeverity::Remark &&
+                             !showRemarks);
+      });
   mlir::OwningOpRef<mlir::ModuleOp> ir;
   if (roots.empty()) {
     ir = mlirGen(context, module);

@@ -53,6 +53,9 @@ struct Invocation {
   /// generation.
   bool lower = false;
   bool debugInfo = false;
+  /// `--remarks`: print the remarks of the lowering (why a scan has no
+  /// chunkwise-parallel form); dropped otherwise.
+  bool remarks = false;
   std::optional<std::string> emit;
   std::optional<std::string> output;
   /// `run`: the fn or arch to run, the back end, `--input NAME=FILE` in the
@@ -111,6 +114,9 @@ int runFrontend(const Invocation &inv, std::vector<Input> &inputs);
 /// end's, with the source line and a caret, without the op they are
 /// attached to (unless ATTNC_DEBUG_IR is set).
 int withMLIR(Module &module, llvm::function_ref<int(mlir::ModuleOp)> use);
+
+/// Whether withMLIR prints remarks (`--remarks`); off by default.
+void setShowRemarks(bool show);
 
 /// withMLIR, lowering only the fns and archs `roots` (all of them when
 /// empty) and what they use: the fns they call, the fns and blocks an arch

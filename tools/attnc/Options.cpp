@@ -82,9 +82,10 @@ static constexpr llvm::StringLiteral kUsage =
     R"(OVERVIEW: attnc - a compiler for attention and sequence models
 
 USAGE:
-  attnc check [--set NAME=VALUE]... [--print-shapes] [--lower] FILE...
-  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info] [-o OUT]
-             FILE
+  attnc check [--set NAME=VALUE]... [--print-shapes] [--lower] [--remarks]
+              FILE...
+  attnc emit --emit=ast|mlir [--set NAME=VALUE]... [--debug-info]
+             [--remarks] [-o OUT] FILE
   attnc run --backend=interp|cpu [--entry NAME] [--set NAME=VALUE]...
             [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR]
             [--compare=interp [--tolerance T]] [--cpu=CPU] [--timing] FILE
@@ -148,6 +149,9 @@ OPTIONS:
                 supported yet at its source position; exit 1 if anything
                 is. Each entry is lowered with what it uses, so every entry
                 is reported, each diagnostic once.
+  --remarks     (check, emit) Also print remarks on stderr, at the source:
+                why a scan has no chunkwise-parallel form (its update or
+                emit is not linear in the state, and which part).
   --emit=ast    (emit) Print the checked syntax tree, one node per line with
                 its position and type.
   --emit=mlir   (emit) Print the program as MLIR: one func.func per fn and
@@ -416,6 +420,9 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
       inv.lower = true;
     } else if (isEmit && arg == "--debug-info") {
       inv.debugInfo = true;
+    } else if ((isEmit || inv.command == Invocation::Command::Check) &&
+               arg == "--remarks") {
+      inv.remarks = true;
     } else if (isEmit && valueOption("--emit")) {
       if (missing)
         return fail("missing value after '--emit'");

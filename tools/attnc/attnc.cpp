@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
   if (!parsed.invocation)
     return parsed.exitCode;
   const Invocation &inv = *parsed.invocation;
+  setShowRemarks(inv.remarks);
   switch (inv.command) {
   case Invocation::Command::Check:
     return runCheck(inv);

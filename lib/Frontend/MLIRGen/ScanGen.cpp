@@ -18,12 +18,13 @@
 /// loss from the statements it depends on, with the states at their
 /// chunk-start values and the X as the region's arguments.
 ///
-/// `linear_in_state` is set when every state update is affine in the states
-/// (`S' = A S + B` with A and B free of states), found on the AST.
+/// `linear_in_state`, `transitions` and `emit_form` record the algebraic
+/// form of the step (ScanLinearity.cpp).
 ///
 //===----------------------------------------------------------------------===//
 
 #include "MLIRGenImpl.h"
+#include "ScanLinearity.h"
 
 #include "dialects/Attn/AttnOps.h"
 
@@ -99,86 +100,6 @@ static const Expr *definedValue(const Stmt &s) {
   if (auto *l = dyn_cast<LetStmt>(&s))
     return l->value.get();
   return nullptr;
-}
-
-//===----------------------------------------------------------------------===//
-// Linearity in the state
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// Whether update expressions are affine in the states. `dependent` holds
-/// the states and the locals computed from them (treated as non-linear).
-struct AffineCheck {
-  llvm::StringSet<> states, dependent;
-
-  bool free(const Expr &e) const {
-    bool mentions = false;
-    walk(e, [&](const Expr &x) {
-      if (auto *n = dyn_cast<NameExpr>(&x))
-        mentions |= dependent.contains(n->name) || states.contains(n->name);
-    });
-    return !mentions;
-  }
-
-  bool affine(const Expr &e) const {
-    if (free(e))
-      return true;
-    if (auto *n = dyn_cast<NameExpr>(&e))
-      return states.contains(n->name);
-    if (auto *s = dyn_cast<SubscriptExpr>(&e)) {
-      auto *base = dyn_cast<NameExpr>(s->base.get());
-      return base && states.contains(base->name) &&
-             llvm::all_of(s->indices,
-                          [&](const ExprPtr &i) { return free(*i); });
-    }
-    if (auto *m = dyn_cast<MemberExpr>(&e))
-      return affine(*m->base);
-    if (auto *u = dyn_cast<UnaryExpr>(&e))
-      return u->op == UnaryOp::Neg && affine(*u->operand);
-    if (auto *b = dyn_cast<BinaryExpr>(&e)) {
-      switch (b->op) {
-      case BinaryOp::Add:
-      case BinaryOp::Sub:
-        return affine(*b->lhs) && affine(*b->rhs);
-      case BinaryOp::Mul:
-      case BinaryOp::MatMul:
-        return (free(*b->lhs) && affine(*b->rhs)) ||
-               (affine(*b->lhs) && free(*b->rhs));
-      case BinaryOp::Div:
-        return affine(*b->lhs) && free(*b->rhs);
-      default:
-        return false;
-      }
-    }
-    if (auto *c = dyn_cast<CallExpr>(&e))
-      return c->callee == "transpose" && affine(*c->args[0]);
-    if (auto *g = dyn_cast<GroupLitExpr>(&e))
-      return llvm::all_of(g->fields, [&](const GroupLitExpr::Field &f) {
-        return affine(*f.value);
-      });
-    return false;
-  }
-};
-} // namespace
-
-static bool isLinearInState(const ScanExpr &scan) {
-  AffineCheck check;
-  for (const StmtPtr &s : scan.body)
-    if (auto *decl = dyn_cast<StateDeclStmt>(s.get()))
-      check.states.insert(decl->name);
-  for (const StmtPtr &s : scan.body) {
-    const std::string *name = definedName(*s);
-    const Expr *value = definedValue(*s);
-    if (!name || !value)
-      continue;
-    if (check.states.contains(*name)) {
-      if (!check.affine(*value))
-        return false;
-    } else if (!check.free(*value)) {
-      check.dependent.insert(*name);
-    }
-  }
-  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -281,10 +202,38 @@ bool FnGen::genScan(const std::string &name,
     resultTypes.push_back(mlir::RankedTensorType::get(shape, elemOf(t)));
   }
 
-  auto op = attn::ScanOp::create(builder, l, resultTypes, batchSizes, length,
-                                 builder.getI64IntegerAttr(chunk),
-                                 isLinearInState(scan) ? builder.getUnitAttr()
-                                                       : nullptr);
+  // The algebraic form of the step, for the chunkwise-parallel lowering; a
+  // remark says why a scan has none (shown by `--remarks`).
+  ScanForm form = analyzeScan(scan);
+  llvm::SmallVector<mlir::Attribute> transitions;
+  for (const StateDeclStmt *decl : decls) {
+    // The last update of each state (a state never updated is constant);
+    // each member of a group state has the group's.
+    Transition t = Transition::Identity;
+    for (const StateForm &f : form.states)
+      if (f.state == decl->name)
+        t = f.transition;
+    ValueType type = resolve(*decl->checkedType);
+    size_t members = type.isGroup() ? type.getMembers().size() : 1;
+    transitions.append(members, builder.getStringAttr(toString(t)));
+  }
+  for (const StateForm &f : form.states)
+    if (f.transition == Transition::NonLinear ||
+        f.transition == Transition::Affine)
+      mlir::emitRemark(l) << "this scan has no chunkwise-parallel form: "
+                          << (f.transition == Transition::Affine
+                                  ? "the update of '" + f.state + "' " +
+                                        f.reason
+                                  : f.reason);
+  if (form.emit == EmitForm::NonLinear)
+    mlir::emitRemark(l) << "this scan has no chunkwise-parallel form: "
+                        << form.emitReason;
+  auto op =
+      attn::ScanOp::create(builder, l, resultTypes, batchSizes, length,
+                           builder.getI64IntegerAttr(chunk),
+                           form.isAffine() ? builder.getUnitAttr() : nullptr,
+                           builder.getArrayAttr(transitions),
+                           builder.getStringAttr(toString(form.emit)));
   mlir::Type indexType = builder.getIndexType();
 
   // Names declared in the scan are local to it.

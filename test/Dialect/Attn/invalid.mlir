@@ -1021,3 +1021,83 @@ func.func @f(%x: f32) {
   // expected-error @+1 {{'attn.scan_yield' op expects parent op 'attn.scan'}}
   attn.scan_yield emit(%x : f32)
 }
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op has 2 transitions for 1 states}}
+  %y, %s = attn.scan length(%n) linear_in_state {transitions = ["identity", "identity"]} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op has an unknown transition 'rotation'}}
+  %y, %s = attn.scan length(%n) linear_in_state {transitions = ["rotation"]} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op must be linear_in_state exactly when no transition is 'nonlinear'}}
+  %y, %s = attn.scan length(%n) linear_in_state {transitions = ["nonlinear"]} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op must be linear_in_state exactly when no transition is 'nonlinear'}}
+  %y, %s = attn.scan length(%n) {transitions = ["identity"]} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op has an unknown emit_form 'quadratic'}}
+  %y, %s = attn.scan length(%n) linear_in_state {emit_form = "quadratic"} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
