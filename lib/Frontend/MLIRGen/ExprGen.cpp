@@ -1174,10 +1174,9 @@ mlir::Value FnGen::genReduce(const ReduceExpr &red, const Env &env) {
         mlir::Value enough = mlir::arith::CmpIOp::create(
             builder, pl, mlir::arith::CmpIPredicate::sge, extent,
             mlir::arith::ConstantIndexOp::create(builder, pl, *k));
-        mlir::cf::AssertOp::create(builder, pl, enough,
-                                   "'topk' selects " + std::to_string(*k) +
-                                       " of only " + show(*red.extent) +
-                                       " candidates");
+        checkUnlessGuarded(enough, pl,
+                           "'topk' selects " + std::to_string(*k) +
+                               " of only " + show(*red.extent) + " candidates");
       }
       mlir::Value idx = attn::TopKOp::create(
           builder, l, mlir::RankedTensorType::get({*k}, builder.getI32Type()),

@@ -221,10 +221,7 @@ bool FnGen::genScan(const std::string &name,
     if (f.transition == Transition::NonLinear ||
         f.transition == Transition::Affine)
       mlir::emitRemark(l) << "this scan has no chunkwise-parallel form: "
-                          << (f.transition == Transition::Affine
-                                  ? "the update of '" + f.state + "' " +
-                                        f.reason
-                                  : f.reason);
+                          << "the update of '" << f.state << "' " << f.reason;
   if (form.emit == EmitForm::NonLinear)
     mlir::emitRemark(l) << "this scan has no chunkwise-parallel form: "
                         << form.emitReason;

@@ -393,10 +393,7 @@ ScanForm mlirgen::analyzeScan(const ScanExpr &scan) {
     if (!name || !value)
       continue;
     if (a.states.contains(*name)) {
-      StateForm f = a.combine(*value, *name, lhs);
-      if (f.transition == Transition::NonLinear)
-        f.reason = "the update of '" + *name + "' " + f.reason;
-      form.states.push_back(std::move(f));
+      form.states.push_back(a.combine(*value, *name, lhs));
     } else if (a.reads(*value)) {
       a.dependent[*name] = value;
     }

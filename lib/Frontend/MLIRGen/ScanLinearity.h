@@ -56,7 +56,8 @@ enum class EmitForm {
 struct StateForm {
   std::string state;
   Transition transition;
-  /// Why the transition is Affine or NonLinear.
+  /// Why the transition is Affine or NonLinear ("multiplies the state by ..."),
+  /// to follow "the update of 'S' ".
   std::string reason;
 };
 
