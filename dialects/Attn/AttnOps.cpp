@@ -384,6 +384,80 @@ LogicalResult AttentionOp::verify() {
 // ScanOp
 //===----------------------------------------------------------------------===//
 
+/// The chunkwise factors (see the op's description): attributes and the
+/// factors region agree, and the roles fit the states' shapes.
+LogicalResult ScanOp::verifyFactors(ArrayRef<RankedTensorType> stateTypes) {
+  std::optional<StringRef> recurrence = getChunkRecurrence();
+  if (!recurrence) {
+    if (!getFactors().empty() || getChunkDecay() || getChunkBeta() ||
+        getChunkStates())
+      return emitOpError("has chunkwise factors without chunk_recurrence");
+    return success();
+  }
+  if (!llvm::is_contained({"linear", "delta"}, *recurrence))
+    return emitOpError("has an unknown chunk_recurrence '")
+           << *recurrence << "'";
+  StringRef decay = getChunkDecay().value_or("");
+  if (!llvm::is_contained({"none", "scalar", "vector"}, decay))
+    return emitOpError("needs chunk_decay 'none', 'scalar' or 'vector'");
+  if (getChunk() != 1)
+    return emitOpError("cannot have chunk_recurrence with chunk > 1 (the "
+                       "program's own chunks are part of its semantics)");
+  std::optional<ArrayAttr> roles = getChunkStates();
+  if (!roles || roles->size() != stateTypes.size())
+    return emitOpError("needs one chunk_states role per state");
+  int64_t keys = -1, values = -1;
+  unsigned matrices = 0, normalizers = 0;
+  for (auto [role, type] : llvm::zip(*roles, stateTypes)) {
+    StringRef r = cast<StringAttr>(role).getValue();
+    bool keyMajor = r == "key_value";
+    if (keyMajor || r == "value_key") {
+      if (type.getRank() != 2 || !type.hasStaticShape())
+        return emitOpError("needs a static rank-2 state for role '")
+               << r << "'";
+      keys = type.getDimSize(keyMajor ? 0 : 1);
+      values = type.getDimSize(keyMajor ? 1 : 0);
+      ++matrices;
+    } else if (r == "normalizer") {
+      if (type.getRank() != 1 || !type.hasStaticShape())
+        return emitOpError("needs a static rank-1 normalizer state");
+      ++normalizers;
+    } else {
+      return emitOpError("has an unknown chunk_states role '") << r << "'";
+    }
+  }
+  if (matrices != 1 || normalizers > 1)
+    return emitOpError("needs one matrix state and at most one normalizer");
+  if (getFactors().empty())
+    return emitOpError("needs a factors region with chunk_recurrence");
+  Block &block = getFactors().front();
+  if (block.getNumArguments() != getNumBatchDims() + 1 ||
+      llvm::any_of(block.getArgumentTypes(),
+                   [](Type t) { return !t.isIndex(); }))
+    return emitOpError("factors region must have ")
+           << getNumBatchDims() + 1 << " index arguments";
+  YieldOp yield = getYield(getFactors());
+  if (!yield)
+    return emitOpError("factors region must end with attn.yield");
+  Type f32 = Float32Type::get(getContext());
+  auto vec = [&](int64_t n) { return RankedTensorType::get({n}, f32); };
+  SmallVector<Type> expected = {vec(keys), vec(keys), vec(values)};
+  if (decay != "none")
+    expected.push_back(decay == "vector" ? Type(vec(keys)) : f32);
+  if (getChunkBeta())
+    expected.push_back(f32);
+  if (TypeRange(yield.getValues()) != TypeRange(expected))
+    return emitOpError("factors region must yield (q, k, v")
+           << (decay != "none" ? ", decay" : "")
+           << (getChunkBeta() ? ", beta" : "") << ") of types "
+           << TypeRange(expected) << ", got " << TypeRange(yield.getValues());
+  for (auto [role, type] : llvm::zip(*roles, stateTypes))
+    if (cast<StringAttr>(role).getValue() == "normalizer" &&
+        type.getDimSize(0) != keys)
+      return emitOpError("needs a normalizer of the key size ") << keys;
+  return success();
+}
+
 LogicalResult ScanOp::verify() {
   unsigned numBatch = getNumBatchDims();
   unsigned numStates = getNumStates();
@@ -472,6 +546,9 @@ LogicalResult ScanOp::verify() {
       return emitOpError("init region yields state ")
              << i << " of type " << v.getType() << ", but the state has type "
              << stateTypes[i];
+
+  if (failed(verifyFactors(stateTypes)))
+    return failure();
 
   // output: [batch..., length, emit...].
   Type emitType = scanYield.getEmit().getType();

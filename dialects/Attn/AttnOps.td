@@ -187,6 +187,24 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     `transitions`, `linear_in_state` is set exactly when no state is
     `nonlinear`.
 
+    The chunkwise factors. When the front end has written the step as a
+    linear recurrence of a form `attn-chunk-scans` lowers (ScanFactors.h),
+    `chunk_recurrence` names it and the optional `factors` region, with
+    arguments `(b_1, ..., b_k, t)`, yields the step's factors, none of which
+    reads a state: `q_t, k_t : tensor<K>`, `v_t : tensor<V>`, then
+    `a_t` (`f32`, or `tensor<K>` for a per-key gate; absent when
+    `chunk_decay` is `none`), then `beta_t : f32` when `chunk_beta` is set.
+    With `M` the key-major matrix state (`[K, V]`):
+
+    - `linear`: `M_t = diag(a_t) M_{t-1} + beta_t k_t v_t^T`;
+    - `delta`:  `M_t = a_t (I - beta_t k_t k_t^T) M_{t-1} + beta_t k_t v_t^T`;
+
+    and the emit is `M_t^T q_t`, divided by `z_t . q_t` when a state is the
+    `normalizer` `z_t = a_t z_{t-1} + k_t`. `chunk_states` gives each
+    state's role: `key_value` (it is `M`), `value_key` (it is `M^T`) or
+    `normalizer`. The body stays the semantics (the interpreter runs it);
+    the factors are what the chunkwise-parallel lowering computes from.
+
     The regions may read values defined above them (inputs indexed by the
     batch indices and `t`).
 
@@ -218,10 +236,15 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
                                     [IntMinValue<1>]>:$chunk,
                        UnitAttr:$linear_in_state,
                        OptionalAttr<StrArrayAttr>:$transitions,
-                       OptionalAttr<StrAttr>:$emit_form);
+                       OptionalAttr<StrAttr>:$emit_form,
+                       OptionalAttr<StrAttr>:$chunk_recurrence,
+                       OptionalAttr<StrAttr>:$chunk_decay,
+                       UnitAttr:$chunk_beta,
+                       OptionalAttr<StrArrayAttr>:$chunk_states);
   let results = (outs AnyRankedTensor:$output,
                       Variadic<AnyRankedTensor>:$finals);
-  let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$body);
+  let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$body,
+                        MaxSizedRegion<1>:$factors);
 
   let assemblyFormat = [{
     (`batch` `(` $batch_sizes^ `)`)? `length` `(` $length `)`
@@ -229,6 +252,7 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     attr-dict `->` type(results)
     `init` $init
     `body` $body
+    (`factors` $factors^)?
   }];
 
   let hasVerifier = 1;
@@ -238,6 +262,8 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     unsigned getNumBatchDims() { return getBatchSizes().size(); }
     /// The number of state tensors.
     unsigned getNumStates() { return getFinals().size(); }
+    ::mlir::LogicalResult verifyFactors(
+        ::llvm::ArrayRef<::mlir::RankedTensorType> stateTypes);
   }];
 }
 

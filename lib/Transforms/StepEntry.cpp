@@ -291,8 +291,11 @@ LogicalResult TimeLocality::checkScan(attn::ScanOp scan) {
   forEachCapturedOperand(scan, [&](OpOperand &operand) {
     // The init region is replaced by the step's state arguments; the
     // scan's own operands are its sizes.
+    // The factors region is dropped from the step entry (a step runs one
+    // step, not chunks).
     if (!problem.empty() || operand.getOwner() == scan.getOperation() ||
-        scan.getInit().isAncestor(operand.getOwner()->getParentRegion()))
+        scan.getInit().isAncestor(operand.getOwner()->getParentRegion()) ||
+        scan.getFactors().isAncestor(operand.getOwner()->getParentRegion()))
       return;
     Value v = operand.get();
     if (lengths.contains(v)) {
@@ -482,6 +485,10 @@ mlir::attnc::createStepEntry(func::FuncOp func, ArrayRef<int64_t> argTimeAxes,
   step.setSymName(name);
   step.setPublic();
   for (attn::ScanOp scan : getTopLevelScans(step)) {
+    scan.getFactors().getBlocks().clear();
+    for (StringRef attr :
+         {"chunk_recurrence", "chunk_decay", "chunk_beta", "chunk_states"})
+      scan->removeAttr(attr);
     SmallVector<Value> states;
     for (Value final : scan.getFinals()) {
       unsigned index = step.getNumArguments();

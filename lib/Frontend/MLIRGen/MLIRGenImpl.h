@@ -24,7 +24,9 @@
 #ifndef ATTNC_LIB_FRONTEND_MLIRGEN_MLIRGENIMPL_H
 #define ATTNC_LIB_FRONTEND_MLIRGEN_MLIRGENIMPL_H
 
+#include "ScanFactors.h"
 #include "attnc/Frontend/AST.h"
+#include "dialects/Attn/AttnOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -146,6 +148,14 @@ public:
   mlir::Value emptyTensor(const ValueType &t, const Location &l);
 
   // --- Statements (MLIRGen.cpp) ---
+  bool genScanFactors(mlir::attnc::attn::ScanOp op,
+                      llvm::ArrayRef<const IndexDecl *> batch,
+                      const ScanExpr &scan, const ScanFactors &factors,
+                      llvm::ArrayRef<mlir::Type> stateTypes);
+  mlir::Value genVectorFactor(const VectorFactor &f, int64_t extent,
+                              const Env &env);
+  mlir::Value genScalarProduct(llvm::ArrayRef<const Expr *> factors,
+                               mlir::Location l, const Env &env);
   bool genStmt(const Stmt &stmt, const Env &env);
   bool genIndexedDef(const IndexedDefStmt &def, const Env &env);
   bool genLet(const LetStmt &let, const Env &env);

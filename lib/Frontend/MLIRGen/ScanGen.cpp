@@ -24,10 +24,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "MLIRGenImpl.h"
+#include "ScanFactors.h"
 #include "ScanLinearity.h"
 
 #include "dialects/Attn/AttnOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -225,12 +227,29 @@ bool FnGen::genScan(const std::string &name,
   if (form.emit == EmitForm::NonLinear)
     mlir::emitRemark(l) << "this scan has no chunkwise-parallel form: "
                         << form.emitReason;
+  // The factors of a chunkwise form (ScanFactors.h), evaluated in the
+  // `factors` region after the body.
+  std::optional<ScanFactors> factors;
+  bool classified = llvm::none_of(form.states, [](const StateForm &f) {
+    return f.transition == Transition::Affine ||
+           f.transition == Transition::NonLinear;
+  });
+  if (classified && form.emit != EmitForm::NonLinear) {
+    std::string why;
+    if (chunk == 1)
+      factors = findScanFactors(scan, why);
+    else
+      why = "it has its own chunks (part of its semantics)";
+    if (!factors)
+      mlir::emitRemark(l) << "this scan is not lowered chunkwise: " << why;
+  }
   auto op =
       attn::ScanOp::create(builder, l, resultTypes, batchSizes, length,
                            builder.getI64IntegerAttr(chunk),
                            form.isAffine() ? builder.getUnitAttr() : nullptr,
                            builder.getArrayAttr(transitions),
-                           builder.getStringAttr(toString(form.emit)));
+                           builder.getStringAttr(toString(form.emit)), nullptr,
+                           nullptr, nullptr, nullptr);
   mlir::Type indexType = builder.getIndexType();
 
   // Names declared in the scan are local to it.
@@ -357,9 +376,158 @@ bool FnGen::genScan(const std::string &name,
     }
   }
   attn::ScanYieldOp::create(builder, l, emitted, next);
+  if (factors) {
+    frame().names = savedNames;
+    if (!genScanFactors(op, batch, scan, *factors, stateTypes))
+      return false;
+  }
   restoreNames.release();
   frame().names = std::move(savedNames);
   frame().names[name] = Binding{resolve(checked), {op.getOutput()}};
+  return true;
+}
+
+/// The values of `f` at one step: a tensor of `extent` f32, from a vector
+/// expression, or a tensor.generate over `f.index` of a scalar one.
+mlir::Value FnGen::genVectorFactor(const VectorFactor &f, int64_t extent,
+                                   const Env &env) {
+  mlir::Location l = loc(f.expr->getLoc());
+  auto type = mlir::RankedTensorType::get({extent}, builder.getF32Type());
+  if (f.index.empty()) {
+    mlir::Value v = gen(*f.expr, env);
+    auto rt = v ? mlir::dyn_cast<mlir::RankedTensorType>(v.getType())
+                : mlir::RankedTensorType();
+    if (!rt || rt.getShape() != type.getShape())
+      return {};
+    return convert(v, type, l);
+  }
+  auto op = mlir::tensor::GenerateOp::create(
+      builder, l, type, mlir::ValueRange{},
+      [](mlir::OpBuilder &, mlir::Location, mlir::ValueRange) {});
+  mlir::Block &body = op.getBody().front();
+  Env inner = env;
+  inner.indices[f.index] = body.getArgument(0);
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&body);
+  mlir::Value v = gen(*f.expr, inner);
+  if (!v || !mlir::isa<mlir::FloatType>(v.getType()))
+    return {};
+  mlir::tensor::YieldOp::create(builder, l, coerce(v, builder.getF32Type(), l));
+  return op.getResult();
+}
+
+/// The product of scalar factors, as f32 (1 for none).
+mlir::Value FnGen::genScalarProduct(llvm::ArrayRef<const Expr *> factors,
+                                    mlir::Location l, const Env &env) {
+  mlir::Type f32 = builder.getF32Type();
+  mlir::Value product;
+  for (const Expr *e : factors) {
+    mlir::Value v = gen(*e, env);
+    if (!v || !mlir::isa<mlir::FloatType>(v.getType()))
+      return {};
+    v = coerce(v, f32, loc(e->getLoc()));
+    product = product ? mlir::arith::MulFOp::create(builder, l, product, v) : v;
+  }
+  if (!product)
+    product = mlir::arith::ConstantOp::create(builder, l, f32,
+                                              builder.getF32FloatAttr(1.0f));
+  return product;
+}
+
+bool FnGen::genScanFactors(attn::ScanOp op,
+                           llvm::ArrayRef<const IndexDecl *> batch,
+                           const ScanExpr &scan, const ScanFactors &factors,
+                           llvm::ArrayRef<mlir::Type> stateTypes) {
+  mlir::Location l = loc(scan.getLoc());
+  auto remark = [&](llvm::StringRef why) {
+    mlir::emitRemark(l) << "this scan is not lowered chunkwise: " << why;
+    return true; // the step-by-step lowering still serves it
+  };
+  // K and V from the matrix state.
+  int64_t keys = 0, values = 0;
+  for (auto [role, type] : llvm::zip(factors.roles, stateTypes)) {
+    auto rt = mlir::cast<mlir::RankedTensorType>(type);
+    if (role == ScanFactors::Role::Normalizer)
+      continue;
+    if (rt.getRank() != 2 || !rt.hasStaticShape() ||
+        !rt.getElementType().isF32())
+      return remark("not supported yet: a matrix state that is not a "
+                    "static f32[K, V]");
+    bool keyMajor = role == ScanFactors::Role::KeyValue;
+    keys = rt.getDimSize(keyMajor ? 0 : 1);
+    values = rt.getDimSize(keyMajor ? 1 : 0);
+  }
+  for (auto [role, type] : llvm::zip(factors.roles, stateTypes))
+    if (role == ScanFactors::Role::Normalizer &&
+        mlir::cast<mlir::RankedTensorType>(type).getShape() !=
+            llvm::ArrayRef<int64_t>{keys})
+      return remark("the normalizer is not of the key size");
+
+  mlir::Block *block = new mlir::Block();
+  op.getFactors().push_back(block);
+  auto drop = [&](llvm::StringRef why) {
+    op.getFactors().front().dropAllDefinedValueUses();
+    op.getFactors().front().erase();
+    return remark(why);
+  };
+  mlir::Type indexType = builder.getIndexType();
+  Env env;
+  for (const IndexDecl *index : batch)
+    env.indices[index->name] = block->addArgument(indexType, l);
+  env.indices[scan.index] = block->addArgument(indexType, l);
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(block);
+  // The locals the factors may read (none reads a state: ScanFactors.cpp).
+  llvm::StringSet<> states;
+  for (const StmtPtr &s : scan.body)
+    if (auto *d = dyn_cast<StateDeclStmt>(s.get()))
+      states.insert(d->name);
+  for (const StmtPtr &s : scan.body) {
+    const std::string *name = definedName(*s);
+    if (!name || states.contains(*name))
+      continue;
+    if (!genStmt(*s, env))
+      return false;
+  }
+  llvm::SmallVector<mlir::Value> yielded = {
+      genVectorFactor(factors.query, keys, env),
+      genVectorFactor(factors.key, keys, env),
+      genVectorFactor(factors.value, values, env)};
+  if (factors.decay != ScanFactors::Decay::None) {
+    mlir::Value scalar = genScalarProduct(factors.decayScalars, l, env);
+    if (factors.decay == ScanFactors::Decay::Vector) {
+      mlir::Value gate = genVectorFactor(factors.gate, keys, env);
+      if (gate && scalar && !factors.decayScalars.empty()) {
+        mlir::Value splat =
+            mlir::tensor::SplatOp::create(builder, l, gate.getType(), scalar);
+        gate = mlir::arith::MulFOp::create(builder, l, gate, splat);
+      }
+      scalar = gate;
+    }
+    yielded.push_back(scalar);
+  }
+  if (!factors.betaScalars.empty())
+    yielded.push_back(genScalarProduct(factors.betaScalars, l, env));
+  if (llvm::is_contained(yielded, mlir::Value()))
+    return drop("not supported yet: a factor of this step's type");
+  attn::YieldOp::create(builder, l, yielded);
+
+  auto str = [&](llvm::StringRef s) { return builder.getStringAttr(s); };
+  op.setChunkRecurrenceAttr(
+      str(factors.recurrence == ScanFactors::Recurrence::Delta ? "delta"
+                                                               : "linear"));
+  op.setChunkDecayAttr(str(factors.decay == ScanFactors::Decay::None ? "none"
+                           : factors.decay == ScanFactors::Decay::Scalar
+                               ? "scalar"
+                               : "vector"));
+  if (!factors.betaScalars.empty())
+    op.setChunkBetaAttr(builder.getUnitAttr());
+  llvm::SmallVector<mlir::Attribute> roles;
+  for (ScanFactors::Role role : factors.roles)
+    roles.push_back(str(role == ScanFactors::Role::KeyValue   ? "key_value"
+                        : role == ScanFactors::Role::ValueKey ? "value_key"
+                                                              : "normalizer"));
+  op.setChunkStatesAttr(builder.getArrayAttr(roles));
   return true;
 }
 
