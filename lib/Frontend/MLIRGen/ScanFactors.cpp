@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ScanFactors.h"
+#include "ScanLinearity.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -230,22 +231,14 @@ std::optional<ScanFactors> Matcher::run(std::string &whyNot) {
       emit = e->value.get();
       continue;
     }
-    const std::string *name = nullptr;
-    const Expr *value = nullptr;
-    std::vector<std::string> lhs;
-    if (auto *d = dyn_cast<IndexedDefStmt>(s.get())) {
-      name = &d->name;
-      value = d->value.get();
-      for (const IndexDecl &i : d->indices)
-        lhs.push_back(i.name);
-    } else if (auto *l = dyn_cast<LetStmt>(s.get());
-               l && l->names.size() == 1) {
-      name = &l->names.front().name;
-      value = l->value.get();
-    } else {
+    std::optional<StepDefinition> def = getStepDefinition(*s);
+    if (!def || !def->value) {
       fail("its step has a statement it does not know");
       return failed();
     }
+    const std::string *name = def->name;
+    const Expr *value = def->value;
+    const std::vector<std::string> &lhs = def->indices;
     bool isState = llvm::any_of(
         decls, [&](const StateDeclStmt *d) { return d->name == *name; });
     if (isState) {
@@ -398,7 +391,11 @@ std::optional<ScanFactors> Matcher::run(std::string &whyNot) {
                                        : ScanFactors::Decay::Scalar;
   if (peeled.deltaKey) {
     out.recurrence = ScanFactors::Recurrence::Delta;
-    if (!keyIndex.empty() || show(*peeled.deltaKey) != show(*key) ||
+    if (!keyIndex.empty()) {
+      fail("not supported yet: the delta rule written as an indexed update");
+      return failed();
+    }
+    if (show(*peeled.deltaKey) != show(*key) ||
         shown(peeled.deltaBeta) != shown(beta)) {
       fail("the delta rule's 'eye(D) - beta * outer(k, k)' and the added "
            "'beta * outer(v, k)' differ in beta or k");

@@ -356,6 +356,18 @@ public:
 
 } // namespace
 
+std::optional<StepDefinition> mlirgen::getStepDefinition(const Stmt &s) {
+  if (auto *d = dyn_cast<IndexedDefStmt>(&s)) {
+    StepDefinition def{&d->name, d->value.get(), {}};
+    for (const IndexDecl &i : d->indices)
+      def.indices.push_back(i.name);
+    return def;
+  }
+  if (auto *l = dyn_cast<LetStmt>(&s); l && l->names.size() == 1)
+    return StepDefinition{&l->names.front().name, l->value.get(), {}};
+  return std::nullopt;
+}
+
 ScanForm mlirgen::analyzeScan(const ScanExpr &scan) {
   Analyzer a;
   for (const StmtPtr &s : scan.body)
@@ -377,21 +389,12 @@ ScanForm mlirgen::analyzeScan(const ScanExpr &scan) {
       }
       continue;
     }
-    const std::string *name = nullptr;
-    const Expr *value = nullptr;
-    std::vector<std::string> lhs;
-    if (auto *d = dyn_cast<IndexedDefStmt>(s.get())) {
-      name = &d->name;
-      value = d->value.get();
-      for (const IndexDecl &i : d->indices)
-        lhs.push_back(i.name);
-    } else if (auto *l = dyn_cast<LetStmt>(s.get());
-               l && l->names.size() == 1) {
-      name = &l->names.front().name;
-      value = l->value.get();
-    }
-    if (!name || !value)
+    std::optional<StepDefinition> def = getStepDefinition(*s);
+    if (!def || !def->value)
       continue;
+    const std::string *name = def->name;
+    const Expr *value = def->value;
+    const std::vector<std::string> &lhs = def->indices;
     if (a.states.contains(*name)) {
       form.states.push_back(a.combine(*value, *name, lhs));
     } else if (a.reads(*value)) {

@@ -20,6 +20,7 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,18 @@ struct ScanForm {
   /// Every update affine in the states (the attn.scan `linear_in_state`).
   bool isAffine() const;
 };
+
+/// What a statement of a scan body defines: `x = e` or `x[i, j] = e`.
+struct StepDefinition {
+  const std::string *name;
+  const Expr *value;
+  /// The left-hand indices of an indexed definition (none for `x = e`).
+  std::vector<std::string> indices;
+};
+
+/// The definition `s` makes, if it is one (not a state declaration, an emit
+/// or a multi-name let).
+std::optional<StepDefinition> getStepDefinition(const Stmt &s);
 
 /// The forms of `scan`'s updates and emit.
 ScanForm analyzeScan(const ScanExpr &scan);

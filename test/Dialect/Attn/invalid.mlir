@@ -1101,3 +1101,58 @@ func.func @f(%n: index) {
       }
   return
 }
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op has chunkwise factors without chunk_recurrence}}
+  %y, %s = attn.scan length(%n) linear_in_state {chunk_decay = "none"} -> tensor<?x4xf32>, tensor<4x4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4x4xf32>
+        attn.yield %z : tensor<4x4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4x4xf32>):
+        %e = arith.constant dense<0.0> : tensor<4xf32>
+        attn.scan_yield emit(%e : tensor<4xf32>) state(%S : tensor<4x4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op needs one matrix state and at most one normalizer}}
+  %y, %s = attn.scan length(%n) linear_in_state {chunk_recurrence = "linear", chunk_decay = "none", chunk_states = ["normalizer"]} -> tensor<?x4xf32>, tensor<4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4xf32>
+        attn.yield %z : tensor<4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4xf32>):
+        attn.scan_yield emit(%S : tensor<4xf32>) state(%S : tensor<4xf32>)
+      }
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{'attn.scan' op factors region must yield (q, k, v, decay) of types 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>', 'f32', got 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>'}}
+  %y, %s = attn.scan length(%n) linear_in_state {chunk_recurrence = "linear", chunk_decay = "scalar", chunk_states = ["key_value"]} -> tensor<?x4xf32>, tensor<4x4xf32>
+      init {
+        %z = arith.constant dense<0.0> : tensor<4x4xf32>
+        attn.yield %z : tensor<4x4xf32>
+      }
+      body {
+      ^bb0(%t: index, %S: tensor<4x4xf32>):
+        %e = arith.constant dense<0.0> : tensor<4xf32>
+        attn.scan_yield emit(%e : tensor<4xf32>) state(%S : tensor<4x4xf32>)
+      }
+      factors {
+      ^bb0(%t: index):
+        %q = arith.constant dense<1.0> : tensor<4xf32>
+        attn.yield %q, %q, %q : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+      }
+  return
+}
