@@ -214,6 +214,50 @@ def AttnLowerScanPass : Pass<"attn-lower-scan", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnChunkScansPass : Pass<"attn-chunk-scans", "::mlir::func::FuncOp"> {
+  let summary = "Lower linear scans with chunkwise factors chunk by chunk";
+  let description = [{
+    Replaces every `attn.scan` that carries chunkwise factors
+    (`chunk_recurrence`, see attn.scan) by the chunkwise-parallel form of
+    its recurrence, exact up to floating-point reassociation:
+
+    ```
+    if N >= C:
+      scf.forall (b..., t): q, k, v, decay, beta = <factors region>
+      scf.forall (b...):                  -- one task per batch index
+        M = init (transposed for a value_key state), z = init
+        for each chunk of C steps (the last one zero-padded):
+          g = cumulative log decay            (per key for a vector gate)
+          P = (Q K^T) * exp(g_i - g_j), j <= i
+          delta rule: A = beta_i (K K^T) * exp(g_i - g_j), j < i;
+                      forward substitution (I + A) [U | W] =
+                      [beta V | beta e^g K];  D = U - W M
+          linear:     D = beta V
+          O = (e^g * Q) M + P D    (/ (rowsum P + (e^g * Q) z))
+          M = e^{g_C} M + (e^{g_C - g} * K)^T D,  z = e^{g_C} z + sum ...
+    result = chunked and all finite ? chunked : the step-by-step scan
+    ```
+
+    Every exponent is `<= 0` for decays in `(0, 1]`. The step-by-step scan
+    (lowered by attn-lower-scan) stays for `N < C` and for inputs whose
+    chunked result is not finite (a decay `<= 0` or NaN, an overflow), so
+    that the result is then the interpreter's. The products are vector
+    micro-kernels (4 rows x 16 lanes) on memrefs. A scan whose key or value
+    size is not a multiple of 16 keeps its step-by-step form, with a remark.
+  }];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "Time steps per chunk (a multiple of 16, at most 256)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"> {
   let summary = "Lower attn.topk, topp, argmax, gather, pool and conv1d to loops";
   let description = [{

@@ -267,6 +267,9 @@ void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
   outlineOpts.minUses = 2;
   pm.addPass(createAttnOutlineKernelsPass(outlineOpts));
   OpPassManager &func = pm.nest<func::FuncOp>();
+  // Linear recurrences chunk by chunk; their step-by-step fallback and
+  // every other scan go to attn-lower-scan.
+  func.addPass(createAttnChunkScansPass());
   func.addPass(createAttnLowerScanPass());
   func.addPass(createAttnLowerSelectionPass());
   func.addPass(createAttnLowerAttentionPass());
@@ -292,7 +295,8 @@ void mlir::attnc::cpu::registerCPUPasses() {
       });
   PassPipelineRegistration<LowerToLLVMPipelineOptions>(
       "attnc-cpu-pipeline",
-      "The whole CPU lowering: attn-differentiate, attn-lower-scan, "
+      "The whole CPU lowering: attn-differentiate, attn-chunk-scans, "
+      "attn-lower-scan, "
       "attn-lower-selection, attn-lower-attention, then "
       "attnc-cpu-lower-to-llvm",
       [](OpPassManager &pm, const LowerToLLVMPipelineOptions &o) {
