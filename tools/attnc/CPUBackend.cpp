@@ -428,7 +428,9 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
 
   // attn ops to upstream loops; Titans' grad first.
   mlir::PassManager lower(ir.getContext());
-  cpu::buildLowerAttnPipeline(lower);
+  cpu::LowerAttnOptions attnOpts;
+  attnOpts.scanChunk = inv.scanChunk;
+  cpu::buildLowerAttnPipeline(lower, attnOpts);
   mlir::TimingScope lowerTiming = root.nest("lower attn ops");
   lower.enableTiming(lowerTiming);
   if (mlir::failed(lower.run(ir)))

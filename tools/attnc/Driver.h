@@ -78,6 +78,9 @@ struct Invocation {
   bool json = false;
   /// `--timing`: print how long each compilation step took, on stderr.
   bool timing = false;
+  /// `--scan-chunk`: time steps per chunk of the chunkwise-parallel scans
+  /// (0: `off`, every scan step by step).
+  int64_t scanChunk = 64;
 };
 
 /// Parse result: either an invocation to run or an exit code (help and

@@ -88,11 +88,13 @@ USAGE:
              [--remarks] [-o OUT] FILE
   attnc run --backend=interp|cpu [--entry NAME] [--set NAME=VALUE]...
             [--input NAME=FILE.npy]... [--seed S] [--output-dir DIR]
-            [--compare=interp [--tolerance T]] [--cpu=CPU] [--timing] FILE
+            [--compare=interp [--tolerance T]] [--cpu=CPU] [--scan-chunk=C|off]
+            [--timing] FILE
   attnc build --target=cpu -o libNAME.so [--entry NAME] [--set NAME=VALUE]...
-              [--cpu=CPU] [--timing] FILE
+              [--cpu=CPU] [--scan-chunk=C|off] [--timing] FILE
   attnc bench [--entry NAME] [--set NAME=VALUE]... [--threads T]
-              [--repeat R] [--json] [--seed S] [--cpu=CPU] [--timing] FILE
+              [--repeat R] [--json] [--seed S] [--cpu=CPU]
+              [--scan-chunk=C|off] [--timing] FILE
   attnc help | --help | -h
   attnc --version
 
@@ -179,6 +181,10 @@ OPTIONS:
   --cpu=CPU     (run, build, bench) The LLVM CPU to compile for: 'native'
                 (default, the host with its features), 'haswell',
                 'x86-64-v3', ...
+  --scan-chunk=C|off
+                (run, build, bench) Time steps per chunk of the
+                chunkwise-parallel form of linear scans (a multiple of 16 in
+                [16, 256]; default 64); 'off' runs every scan step by step.
   --timing      (run, build, bench) Print on stderr how long each step of
                 the CPU compilation took: every MLIR pass, the translation
                 to LLVM IR, LLVM's optimization, code generation and the
@@ -429,6 +435,16 @@ ParseResult attnc::driver::parseArgs(llvm::ArrayRef<const char *> args) {
       inv.emit = value.str();
     } else if (compiles && arg == "--timing") {
       inv.timing = true;
+    } else if (compiles && valueOption("--scan-chunk")) {
+      unsigned parsed = 0;
+      if (value == "off")
+        inv.scanChunk = 0;
+      else if (missing || value.getAsInteger(10, parsed) || parsed < 16 ||
+               parsed > 256 || parsed % 16 != 0)
+        return fail("--scan-chunk=" + value +
+                    ": expected 'off' or a multiple of 16 in [16, 256]");
+      else
+        inv.scanChunk = parsed;
     } else if (compiles && valueOption("--cpu")) {
       if (missing || value.empty())
         return fail("missing value after '--cpu'");

@@ -223,10 +223,10 @@ def AttnChunkScansPass : Pass<"attn-chunk-scans", "::mlir::func::FuncOp"> {
 
     ```
     if N >= C:
-      scf.forall (b..., t): q, k, v, decay, beta = <factors region>
       scf.forall (b...):                  -- one task per batch index
         M = init (transposed for a value_key state), z = init
         for each chunk of C steps (the last one zero-padded):
+          rows Q, K, V, decay, beta = <factors region> at each step
           g = cumulative log decay            (per key for a vector gate)
           P = (Q K^T) * exp(g_i - g_j), j <= i
           delta rule: A = beta_i (K K^T) * exp(g_i - g_j), j < i;
@@ -235,7 +235,8 @@ def AttnChunkScansPass : Pass<"attn-chunk-scans", "::mlir::func::FuncOp"> {
           linear:     D = beta V
           O = (e^g * Q) M + P D    (/ (rowsum P + (e^g * Q) z))
           M = e^{g_C} M + (e^{g_C - g} * K)^T D,  z = e^{g_C} z + sum ...
-    result = chunked and all finite ? chunked : the step-by-step scan
+    if N < C or a result is not finite: the step-by-step scan, into the
+                                        same result buffers
     ```
 
     Every exponent is `<= 0` for decays in `(0, 1]`. The step-by-step scan

@@ -251,7 +251,8 @@ void mlir::attnc::cpu::buildLowerToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
+void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm,
+                                              const LowerAttnOptions &opts) {
   // Titans' grad first: the lowerings expect no attn.grad.
   pm.addPass(createAttnDifferentiatePass());
   // Attention written out as matmul-softmax-matmul (einspace's
@@ -269,7 +270,11 @@ void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm) {
   OpPassManager &func = pm.nest<func::FuncOp>();
   // Linear recurrences chunk by chunk; their step-by-step fallback and
   // every other scan go to attn-lower-scan.
-  func.addPass(createAttnChunkScansPass());
+  if (opts.scanChunk > 0) {
+    AttnChunkScansPassOptions chunkOpts;
+    chunkOpts.chunkSize = opts.scanChunk;
+    func.addPass(createAttnChunkScansPass(chunkOpts));
+  }
   func.addPass(createAttnLowerScanPass());
   func.addPass(createAttnLowerSelectionPass());
   func.addPass(createAttnLowerAttentionPass());

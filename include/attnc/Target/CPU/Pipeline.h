@@ -30,6 +30,8 @@
 #ifndef ATTNC_TARGET_CPU_PIPELINE_H
 #define ATTNC_TARGET_CPU_PIPELINE_H
 
+#include <cstdint>
+
 namespace mlir {
 class OpPassManager;
 
@@ -57,11 +59,18 @@ struct LowerToLLVMOptions {
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &opts);
 
+struct LowerAttnOptions {
+  /// Time steps per chunk of attn-chunk-scans; 0 runs every scan step by
+  /// step (attn-lower-scan alone).
+  int64_t scanChunk = 64;
+};
+
 /// Appends the attn lowerings to `pm` (on a builtin.module):
-/// attn-differentiate, then per function attn-lower-scan,
+/// attn-differentiate, then per function attn-chunk-scans, attn-lower-scan,
 /// attn-lower-selection and attn-lower-attention. What remains is upstream
 /// tensor-level IR for buildLowerToLLVMPipeline.
-void buildLowerAttnPipeline(OpPassManager &pm);
+void buildLowerAttnPipeline(OpPassManager &pm,
+                            const LowerAttnOptions &opts = {});
 
 /// Registers, with the global pass registry, `--attnc-cpu-pipeline`
 /// (buildLowerAttnPipeline, then buildLowerToLLVMPipeline),
