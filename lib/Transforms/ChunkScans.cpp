@@ -183,7 +183,7 @@ private:
   /// caller masks the rest).
   void emitMatmul(Value dst, Value a, bool transA, Value bm, int64_t rows,
                   int64_t cols, int64_t depth, bool lowerA, bool lowerResult,
-                  Combine combine);
+                  Combine combine, Value colLimit = {});
   /// Multiplies row i of `rows` ([n, width]) by `scale(i)`.
   void scaleRows(Value rows, int64_t n, int64_t width,
                  function_ref<Value(Value, int64_t)> scale);
@@ -194,7 +194,10 @@ private:
   /// `rowScale(i)` (may be null) and e^{g_i - g_j}; returns the row sums.
   void maskLower(Value tile, bool strict, function_ref<Value(Value)> rowScale,
                  Value rowSums);
-  /// The per-key gate's P[i, j] = sum_d q_i[d] k_j[d] e^{g_i[d] - g_j[d]}.
+  /// The per-key gate's P[i, j] = sum_d q_i[d] k_j[d] e^{g_i[d] - g_j[d]}:
+  /// element by element within a sub-chunk of 16 steps; for the steps
+  /// before sub-chunk I, with r its step before, a product of
+  /// q_i e^{g_i - g_r} and k_j e^{g_r - g_j} (both exponents <= 0).
   void emitGatedScores();
   /// probe += x * 0 (NaN once any x is NaN or infinite).
   void probeFinite(Value x);
@@ -220,6 +223,9 @@ private:
   // Per task: the state, normalizer, the chunk's rows and products.
   Value stateM, stateZ, rowQ, rowK, rowKT, rowV, logG, rowBeta, tileP, tileA,
       rowW, rowO, rowSum, probe;
+  // Per task, for a per-key gate: g transposed, a sub-chunk's scaled
+  // queries and the scaled transposed keys before it.
+  Value logGT, subQ, subKT;
 };
 
 } // namespace
@@ -271,7 +277,7 @@ bool ChunkScanLowering::analyze(std::string &why) {
 void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
                                    int64_t rows, int64_t cols, int64_t depth,
                                    bool lowerA, bool lowerResult,
-                                   Combine combine) {
+                                   Combine combine, Value colLimit) {
   loop(cIdx(0), cIdx(rows), kRows, [&](Value i0) {
     Value reach = add(i0, cIdx(kRows));
     Value pEnd =
@@ -281,7 +287,7 @@ void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
         lowerResult
             ? mul(arith::CeilDivUIOp::create(b, loc, reach, cIdx(kLanes)),
                   cIdx(kLanes))
-            : cIdx(cols);
+            : (colLimit ? colLimit : cIdx(cols));
     loop(cIdx(0), colEnd, kLanes, [&](Value j) {
       SmallVector<Value> rowIdx, inits;
       for (int64_t r = 0; r < kRows; ++r) {
@@ -362,10 +368,17 @@ void ChunkScanLowering::maskLower(Value tile, bool strict,
 }
 
 void ChunkScanLowering::emitGatedScores() {
+  Value zero = cF(0.0);
+  Value sub = cIdx(kLanes);
   loop(c, [&](Value i) {
-    Value zero = cF(0.0);
-    loop(cIdx(0), cIdx(c), 1, [&](Value j) { store(zero, tileP, {i, j}); });
-    loop(cIdx(0), add(i, cIdx(1)), 1, [&](Value j) {
+    for (int64_t j0 = 0; j0 < c; j0 += kLanes)
+      vstore(splat(zero), tileP, {i, cIdx(j0)});
+    loop(keys, [&](Value d) { store(load(logG, {i, d}), logGT, {d, i}); });
+  });
+  // Within the sub-chunk of row i.
+  loop(c, [&](Value i) {
+    Value start = mul(arith::DivUIOp::create(b, loc, i, sub), sub);
+    loop(start, add(i, cIdx(1)), 1, [&](Value j) {
       Value sum = splat(zero);
       for (int64_t d = 0; d < keys; d += kLanes) {
         Value gap = fSub(vload(logG, {i, cIdx(d)}), vload(logG, {j, cIdx(d)}));
@@ -376,6 +389,32 @@ void ChunkScanLowering::emitGatedScores() {
                                         fastFlags),
             tileP, {i, j});
     });
+  });
+  // The steps before each sub-chunk i0 .. i0 + 15, through r = i0 - 1.
+  loop(sub, cIdx(c), kLanes, [&](Value i0) {
+    Value r = arith::SubIOp::create(b, loc, i0, cIdx(1));
+    loop(kLanes, [&](Value ii) {
+      Value i = add(i0, ii);
+      for (int64_t d = 0; d < keys; d += kLanes) {
+        Value gap = fSub(vload(logG, {i, cIdx(d)}), vload(logG, {r, cIdx(d)}));
+        vstore(fMul(vload(rowQ, {i, cIdx(d)}), exp(gap)), subQ, {ii, cIdx(d)});
+      }
+    });
+    loop(keys, [&](Value d) {
+      Value gr = splat(load(logG, {r, d}));
+      loop(cIdx(0), i0, kLanes, [&](Value j0) {
+        Value gap = fSub(gr, vload(logGT, {d, j0}));
+        vstore(fMul(vload(rowKT, {d, j0}), exp(gap)), subKT, {d, j0});
+      });
+    });
+    SmallVector<OpFoldResult> offsets = {i0, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(kLanes),
+                                       b.getIndexAttr(c)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    Value rows =
+        memref::SubViewOp::create(b, loc, tileP, offsets, sizes, strides);
+    emitMatmul(rows, subQ, false, subKT, kLanes, c, keys, false, false,
+               Combine::Set, /*colLimit=*/i0);
   });
 }
 
@@ -603,8 +642,12 @@ void ChunkScanLowering::emitTask(ValueRange batch) {
   vstore(splat(cF(0.0)), probe, {cIdx(0)});
   if (scalarDecay)
     logG = buffer({c});
-  if (vectorGate)
+  if (vectorGate) {
     logG = buffer({c, keys});
+    logGT = buffer({keys, c});
+    subQ = buffer({kLanes, keys});
+    subKT = buffer({keys, c});
+  }
   if (hasBeta)
     rowBeta = buffer({c});
   if (delta) {
