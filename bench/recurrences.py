@@ -26,7 +26,6 @@ A run that fails (an attnc without --scan-chunk, say) reads '-' and is listed
 under "Failures".
 """
 import argparse
-import json
 import os
 import sys
 
@@ -187,14 +186,7 @@ def main():
                 out.append("| %s | %s |" % (name, " | ".join(fmt(lin(k)) for k in COLUMNS)))
     if failures:
         out += ["", "Failures:"] + ["- " + f for f in failures]
-    report = "\n".join(out) + "\n"
-    sys.stdout.write(report)
-    if a.output:
-        with open(a.output, "w") as f:
-            f.write(report)
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in raw)
+    common.write_report(out, a.output, a.json_out, raw)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,19 @@ def fmt(x, spec="%.2f"):
     return "-" if x is None else spec % x
 
 
+def write_report(lines, output, json_out, raw):
+    """Prints the report `lines`; writes it to `output` and the raw JSON
+    records to `json_out` when given."""
+    report = "\n".join(lines) + "\n"
+    sys.stdout.write(report)
+    if output:
+        with open(output, "w") as f:
+            f.write(report)
+    if json_out:
+        with open(json_out, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in raw)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,14 +241,7 @@ def main():
     failures = [(name, n, e) for name, n, _, _, errs in rows for e in errs]
     if failures:
         out += ["", "Failures:"] + ["- %s N=%d: %s" % f for f in failures]
-    report = "\n".join(out) + "\n"
-    sys.stdout.write(report)
-    if a.output:
-        with open(a.output, "w") as f:
-            f.write(report)
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in raw)
+    write_report(out, a.output, a.json_out, raw)
 
 
 if __name__ == "__main__":

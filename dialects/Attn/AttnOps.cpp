@@ -386,6 +386,15 @@ LogicalResult AttentionOp::verify() {
 
 /// The chunkwise factors (see the op's description): attributes and the
 /// factors region agree, and the roles fit the states' shapes.
+void ScanOp::dropChunkFactors() {
+  getFactors().dropAllReferences();
+  getFactors().getBlocks().clear();
+  removeChunkRecurrenceAttr();
+  removeChunkDecayAttr();
+  removeChunkBetaAttr();
+  removeChunkStatesAttr();
+}
+
 LogicalResult ScanOp::verifyFactors(ArrayRef<RankedTensorType> stateTypes) {
   std::optional<StringRef> recurrence = getChunkRecurrence();
   if (!recurrence) {

@@ -264,6 +264,9 @@ def Attn_ScanOp : Attn_RegionOp<"scan"> {
     unsigned getNumStates() { return getFinals().size(); }
     ::mlir::LogicalResult verifyFactors(
         ::llvm::ArrayRef<::mlir::RankedTensorType> stateTypes);
+    /// Removes the chunkwise factors (the factors region and the chunk_*
+    /// attributes), leaving the step-by-step scan.
+    void dropChunkFactors();
   }];
 }
 

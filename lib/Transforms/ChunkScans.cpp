@@ -753,12 +753,7 @@ void ChunkScanLowering::emitChunked() {
 SmallVector<Value> ChunkScanLowering::emitStepScan() {
   Operation *clone = b.clone(*scan.getOperation());
   auto step = cast<attn::ScanOp>(clone);
-  step.getFactors().dropAllReferences();
-  step.getFactors().getBlocks().clear();
-  step.removeChunkRecurrenceAttr();
-  step.removeChunkDecayAttr();
-  step.removeChunkBetaAttr();
-  step.removeChunkStatesAttr();
+  step.dropChunkFactors();
   return SmallVector<Value>(step->getResults());
 }
 

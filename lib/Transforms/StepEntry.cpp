@@ -485,10 +485,7 @@ mlir::attnc::createStepEntry(func::FuncOp func, ArrayRef<int64_t> argTimeAxes,
   step.setSymName(name);
   step.setPublic();
   for (attn::ScanOp scan : getTopLevelScans(step)) {
-    scan.getFactors().getBlocks().clear();
-    for (StringRef attr :
-         {"chunk_recurrence", "chunk_decay", "chunk_beta", "chunk_states"})
-      scan->removeAttr(attr);
+    scan.dropChunkFactors();
     SmallVector<Value> states;
     for (Value final : scan.getFinals()) {
       unsigned index = step.getNumArguments();
