@@ -14,7 +14,8 @@
 ///   scf.forall (b, h, qt) in (B, H, ceil(N / TQ))        -- one task per tile
 ///     acc[TQ, Dv] = 0, m[TQ] = -inf, l[TQ] = 0
 ///     scf.for kt in [0, ceil(M / TK))                    -- key tiles
-///       (may, must) = interval evaluation of the mask on the tile
+///       (may, must) = interval evaluation of the mask on the tile,
+///                     data reads bounded per tile (below)
 ///       if may:                                          -- empty: skipped
 ///         s_p[r, :] = q_p[i0 + r] . keyPacked_p[b, h / Gk_p, kt]  -- 4 rows
 ///         per row, on vectors of 16 keys:
@@ -30,14 +31,64 @@
 /// accumulators, each loaded key or value vector used 4 times. The keys are
 /// packed once for all query tiles, so that a score vector is one contiguous
 /// load. The score and mask regions are cloned on vectors of keys
-/// (VectorizeRegion.h); a region that reads data at the key index (document
-/// ids) falls back to a loop over keys. Reductions carry `reassoc`, and f32
-/// exponentials use MLIR's polynomial approximation, which vectorizes where
-/// a libm call would not. The result therefore differs from the float64
-/// interpreter by the usual float32 rounding (tolerances in docs/Testing.md).
+/// (VectorizeRegion.h); a region that reads data at the key index falls
+/// back to a loop over keys, except in the partial tiles described below.
+/// Reductions carry `reassoc`, and f32 exponentials use MLIR's polynomial
+/// approximation, which vectorizes where a libm call would not. The result
+/// therefore differs from the float64 interpreter by the usual float32 rounding
+/// (tolerances in docs/Testing.md).
+///
+/// Run-time block lists (issue 12, item 3). A mask that reads data (r05's
+/// keep[b, h, i / BS, j / BS], a document id doc[b, i] == doc[b, j], r06's
+/// cluster ids, r04's per-head flag) cannot be classified at compile time;
+/// instead each of its reads (BlockLists.h: a tensor.extract of a tensor
+/// from outside the region) is bounded per tile at run time, by the least
+/// and greatest value it takes there (for i1: all true, any true), and the
+/// interval evaluation (MaskIntervals.h) turns the ranges into (may, must):
+///
+///   first phase, scf.forall (b, h', kt):     -- reads at j only
+///     lo[b, h', kt], hi[b, h', kt] = range of the read over key tile kt
+///     vals[b, h', kt, c] = the read at key j0 + c (padded with the last)
+///   per task (b, h, qt), before the key tiles: -- reads at i, or at b, h
+///     (lo, hi) = range of the read over the query tile's rows
+///   per key tile:                             -- reads at i and j
+///     (lo, hi) = reduction of the tensor over the box of its index
+///                intervals (a few blocks), when it holds <= TQ x TK
+///                elements and lies in bounds
+///
+/// (h' is h when the read depends on it, else 0.) A read of ids compared by
+/// == is "may" when the ranges overlap and "must" when both are the same
+/// single value; r05's keep is "may" when a block of the box is kept,
+/// "must" when all are. The region's cf.asserts (the front end's index
+/// checks) and the box conditions are what the classification assumes: a
+/// tile where one may fail is partial, so that the per-element mask runs,
+/// with its checks; arithmetic on read values is checked for wrap-around
+/// the same way. So a tile is skipped only when no element is visible,
+/// unmasked only when all are, and a run-time check fails exactly where the
+/// interpreter's does.
+///
+/// The key-tile loop keeps its shape: the per-tile test is a few loads and
+/// compares (2 per key-side read), which at N = 16384 (256 x 512 tiles per
+/// head) costs less than the key packing, so no explicit list of visible
+/// tiles is built (measured: a document mask with one token per document
+/// runs about as fast as a static sliding window of one tile).
+///
+/// Partial tiles. The op's mask reads data at j, which has no vector form
+/// (one key at a time). When that is so, a copy of the mask with reads as
+/// arguments (specializeMask) serves partial tiles on vectors: Columns, the
+/// key-side reads loaded from vals[b, h', kt, c0 ...] (document ids,
+/// cluster ids); or Points, on tiles where every read that depends on i or
+/// j has a single value (r05's keep inside one block), that value. The
+/// other reads are arguments too, read once per row (at i: from a per-task
+/// copy the query-tile phase fills) or per task (at b, h), so that a read
+/// of a computed tensor (r06's cluster ids, whose tensor.generate later
+/// folds into each tensor.extract) is not recomputed per vector of keys.
+/// Both forms drop the region's checks and so run only on exact tiles; the
+/// others run the op's mask.
 ///
 //===----------------------------------------------------------------------===//
 
+#include "BlockLists.h"
 #include "MaskIntervals.h"
 #include "VectorizeRegion.h"
 
@@ -57,6 +108,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <functional>
 #include <limits>
 
 namespace mlir::attnc {
@@ -224,6 +276,47 @@ private:
   // weights tile itself when there is one).
   Value acc, rowMax, rowSum, rowAlpha, scores;
   SmallVector<Value> rawScores;
+
+  // Run-time block lists (file comment). The mask's data reads; for each
+  // read on the key side only, its range per key tile (lo, hi: [B, H',
+  // ceil(M / TK)], H' = H when it depends on h, else 1) and, for the column
+  // form, its values per key tile ([B, H', ceil(M / TK), TK], i1 as i8).
+  SmallVector<MaskRead> maskReads;
+  struct KeyRange {
+    unsigned read;
+    Value lo, hi, values;
+  };
+  SmallVector<KeyRange> keyRanges;
+  /// The mask the vector weights clone (the op's, or specialMask), which of
+  /// its arguments vary along a vector, and its arguments after (b, h, i, j)
+  /// at column c0 of the tile.
+  Region *weightsMask = nullptr;
+  SmallVector<bool> weightsMaskVarying;
+  std::function<SmallVector<Value>(Value, int64_t)> weightsMaskExtras;
+  /// How partial tiles run the mask on vectors when the op's mask has no
+  /// vector form: Columns reads the key-side reads from their per-tile
+  /// values; Points takes every read that depends on i or j as one value
+  /// per tile, on tiles where each such read has a single value. Either
+  /// way, every other read is an argument too, read once per task (b, h
+  /// only) or per row (i only): a read of a computed tensor (r06's cluster
+  /// ids, a tensor.generate) is not recomputed per vector of keys.
+  enum class Special { None, Columns, Points } special = Special::None;
+  std::unique_ptr<Region> specialMask;
+  /// Where each argument of specialMask after (b, h, i, j) comes from.
+  enum class Source { Column, Row, Task, Point };
+  SmallVector<unsigned> specialReads;
+  SmallVector<Source> specialSources;
+  /// Per task: the value of each Row read at each row of the query tile
+  /// ([TQ] buffers), and of each Task read, by read.
+  llvm::DenseMap<unsigned, Value> rowValues, taskValues;
+  /// Chooses `special` (after maskReads).
+  void chooseSpecialMask();
+  /// The first phase: the key-side ranges (and values) of keyRanges.
+  void emitKeyRanges(Value batch, Value heads, Value numKeyTiles);
+  /// The ranges, over the task's query tile, of the reads that do not
+  /// depend on j, by their op.
+  void emitQueryRanges(Value bi, Value hi, Value i0, Value rows,
+                       llvm::DenseMap<Operation *, ReadRange> &known);
 };
 
 } // namespace
@@ -332,8 +425,7 @@ bool AttentionLowering::canVectorizeWeights(bool applyMask) {
   SmallVector<bool> scoreVarying(numDots, true);
   scoreVarying.append({false, false, false, true});
   return isVectorizableRegion(op.getScore(), scoreVarying) &&
-         (!applyMask ||
-          isVectorizableRegion(op.getMask(), {false, false, false, true}));
+         (!applyMask || isVectorizableRegion(*weightsMask, weightsMaskVarying));
 }
 
 void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
@@ -378,11 +470,14 @@ void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
       }
       Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                             cVec, colsVec);
-      if (applyMask && !op.getMask().empty())
+      if (applyMask && !op.getMask().empty()) {
+        SmallVector<Value> maskArgs = {bi, hi, i, jVec};
+        if (weightsMaskExtras)
+          llvm::append_range(maskArgs, weightsMaskExtras(r, c0));
         visible = arith::AndIOp::create(
             b, loc, visible,
-            cloneRegionOnVectors(b, loc, op.getMask(), {bi, hi, i, jVec},
-                                 vectorWidth));
+            cloneRegionOnVectors(b, loc, *weightsMask, maskArgs, vectorWidth));
+      }
       if (blockMask) {
         ArrayRef<int64_t> sizes = *op.getBlockSizes();
         Value bq = arith::DivUIOp::create(b, loc, i, cIdx(sizes[0]));
@@ -609,6 +704,164 @@ void AttentionLowering::emitKeyPacking(unsigned p, Value batch,
   });
 }
 
+void AttentionLowering::chooseSpecialMask() {
+  weightsMask = &op.getMask();
+  weightsMaskVarying = {false, false, false, true};
+  // Only where the op's own mask has no vector form (it reads data at j,
+  // or checks an index that depends on j).
+  if (maskReads.empty() || canVectorizeWeights(/*applyMask=*/true))
+    return;
+  auto tryForm = [&](Special form) {
+    SmallVector<unsigned> chosen;
+    SmallVector<Source> sources;
+    SmallVector<Operation *> ops;
+    SmallVector<bool> varying = {false, false, false, true};
+    for (auto [n, read] : llvm::enumerate(maskReads)) {
+      std::optional<Source> source;
+      if (!read.onI && !read.onJ)
+        source = Source::Task;
+      else if (form == Special::Points)
+        source = Source::Point;
+      else if (!read.onI)
+        source = Source::Column;
+      else if (!read.onJ)
+        source = Source::Row;
+      if (!source)
+        continue;
+      chosen.push_back(n);
+      sources.push_back(*source);
+      ops.push_back(read.op);
+      varying.push_back(*source == Source::Column);
+    }
+    if (!llvm::is_contained(sources, form == Special::Points ? Source::Point
+                                                             : Source::Column))
+      return false;
+    std::unique_ptr<Region> region = specializeMask(op.getMask(), ops);
+    Region *saved = weightsMask;
+    SmallVector<bool> savedVarying = weightsMaskVarying;
+    weightsMask = region.get();
+    weightsMaskVarying = varying;
+    bool ok = canVectorizeWeights(/*applyMask=*/true);
+    weightsMask = saved;
+    weightsMaskVarying = savedVarying;
+    if (!ok)
+      return false;
+    special = form;
+    specialMask = std::move(region);
+    specialReads = std::move(chosen);
+    specialSources = std::move(sources);
+    return true;
+  };
+  if (!tryForm(Special::Columns))
+    tryForm(Special::Points);
+}
+
+void AttentionLowering::emitKeyRanges(Value batch, Value heads,
+                                      Value numKeyTiles) {
+  for (auto [n, read] : llvm::enumerate(maskReads)) {
+    if (!read.onJ || read.onI)
+      continue;
+    bool columns = special == Special::Columns;
+    Type type = read.op->getResult(0).getType();
+    Value perHeads = read.onH ? heads : cIdx(1);
+    auto buffer = [&](ArrayRef<Value> sizes, Type elementType) -> Value {
+      SmallVector<int64_t> shape;
+      SmallVector<Value> dyn;
+      for (Value size : sizes) {
+        std::optional<int64_t> c = getConstantIntValue(size);
+        shape.push_back(c ? *c : ShapedType::kDynamic);
+        if (!c)
+          dyn.push_back(size);
+      }
+      return memref::AllocOp::create(b, loc,
+                                     MemRefType::get(shape, elementType), dyn);
+    };
+    KeyRange range{unsigned(n), buffer({batch, perHeads, numKeyTiles}, type),
+                   buffer({batch, perHeads, numKeyTiles}, type), Value()};
+    Type stored = type.isInteger(1) ? b.getI8Type() : type;
+    if (columns)
+      range.values = buffer({batch, perHeads, numKeyTiles, cIdx(tk)}, stored);
+    SmallVector<OpFoldResult> ubs = {batch, perHeads, numKeyTiles};
+    auto forall =
+        scf::ForallOp::create(b, loc, ubs, ValueRange{}, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(forall.getBody()->getTerminator());
+      SmallVector<Value> ivs = forall.getInductionVars();
+      Value bi = ivs[0], hh = ivs[1], kt = ivs[2];
+      Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
+      Value cols = arith::MinSIOp::create(
+          b, loc, cIdx(tk), arith::SubIOp::create(b, loc, numK, j0));
+      Value last = arith::SubIOp::create(b, loc, cols, cIdx(1));
+      // Columns past the last key repeat the last one: the range is the
+      // same, and the padded values are ones the mask sees anyway.
+      ReadRange init = emitEmptyRange(b, loc, type);
+      auto forOp = scf::ForOp::create(b, loc, cIdx(0), cIdx(tk), cIdx(1),
+                                      ValueRange{init.lo, init.hi});
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(forOp.getBody());
+        Value c = forOp.getInductionVar();
+        Value j = arith::AddIOp::create(
+            b, loc, j0, arith::MinSIOp::create(b, loc, c, last));
+        Value x = emitMaskReadAt(b, op.getMask(), read, {bi, hh, Value(), j});
+        if (range.values) {
+          Value v = x;
+          if (type.isInteger(1))
+            v = arith::ExtUIOp::create(b, loc, stored, x);
+          store(v, range.values, {bi, hh, kt, c});
+        }
+        ReadRange next = emitRangeUnion(
+            b, loc, {forOp.getRegionIterArg(0), forOp.getRegionIterArg(1)}, x);
+        scf::YieldOp::create(b, loc, ValueRange{next.lo, next.hi});
+      }
+      store(forOp.getResult(0), range.lo, {bi, hh, kt});
+      store(forOp.getResult(1), range.hi, {bi, hh, kt});
+    }
+    keyRanges.push_back(range);
+  }
+}
+
+void AttentionLowering::emitQueryRanges(
+    Value bi, Value hi, Value i0, Value rows,
+    llvm::DenseMap<Operation *, ReadRange> &known) {
+  rowValues.clear();
+  taskValues.clear();
+  for (auto [n, read] : llvm::enumerate(maskReads)) {
+    if (read.onJ)
+      continue;
+    if (!read.onI) {
+      Value x =
+          emitMaskReadAt(b, op.getMask(), read, {bi, hi, Value(), Value()});
+      known[read.op] = {x, x};
+      taskValues[n] = x;
+      continue;
+    }
+    // The row values, when the specialized mask takes them.
+    Value rowBuffer;
+    if (special == Special::Columns) {
+      rowBuffer = memref::AllocaOp::create(
+          b, loc, MemRefType::get({tq}, read.op->getResult(0).getType()));
+      rowValues[n] = rowBuffer;
+    }
+    ReadRange init = emitEmptyRange(b, loc, read.op->getResult(0).getType());
+    auto forOp = scf::ForOp::create(b, loc, cIdx(0), rows, cIdx(1),
+                                    ValueRange{init.lo, init.hi});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forOp.getBody());
+      Value i = arith::AddIOp::create(b, loc, i0, forOp.getInductionVar());
+      Value x = emitMaskReadAt(b, op.getMask(), read, {bi, hi, i, Value()});
+      if (rowBuffer)
+        store(x, rowBuffer, {forOp.getInductionVar()});
+      ReadRange next = emitRangeUnion(
+          b, loc, {forOp.getRegionIterArg(0), forOp.getRegionIterArg(1)}, x);
+      scf::YieldOp::create(b, loc, ValueRange{next.lo, next.hi});
+    }
+    known[read.op] = {forOp.getResult(0), forOp.getResult(1)};
+  }
+}
+
 void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
   auto scope = memref::AllocaScopeOp::create(b, loc, TypeRange{});
   Block *body = b.createBlock(&scope.getBodyRegion());
@@ -649,14 +902,28 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
   Value iHi = arith::SubIOp::create(
       b, loc, arith::AddIOp::create(b, loc, i0, rows), cIdx(1));
   Value numKeyTiles = arith::CeilDivUIOp::create(b, loc, numK, cIdx(tk));
+  // The ranges of the reads that do not depend on j, over this query tile.
+  llvm::DenseMap<Operation *, ReadRange> queryRanges;
+  emitQueryRanges(bi, hi, i0, rows, queryRanges);
   loop(numKeyTiles, [&](Value kt) {
     Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
     Value cols = arith::MinSIOp::create(
         b, loc, cIdx(tk), arith::SubIOp::create(b, loc, numK, j0));
     Value jHi = arith::SubIOp::create(
         b, loc, arith::AddIOp::create(b, loc, j0, cols), cIdx(1));
-    TileVisibility visibility =
-        emitTileVisibility(b, loc, op.getMask(), bi, hi, i0, iHi, j0, jHi);
+    // Every read bounded on the tile: the query side from above, the key
+    // side from the first phase, the others over their index box.
+    TileReads reads;
+    reads.known = queryRanges;
+    for (const KeyRange &range : keyRanges) {
+      const MaskRead &read = maskReads[range.read];
+      Value hh = read.onH ? hi : cIdx(0);
+      reads.known[read.op] = {load(range.lo, {bi, hh, kt}),
+                              load(range.hi, {bi, hh, kt})};
+    }
+    reads.maxBoxVolume = tq * tk;
+    TileVisibility visibility = emitTileVisibility(b, loc, op.getMask(), bi, hi,
+                                                   i0, iHi, j0, jHi, &reads);
     // Empty tiles are never visited; full ones skip the mask.
     auto ifMay = scf::IfOp::create(b, loc, visibility.mayBeVisible);
     OpBuilder::InsertionGuard guard(b);
@@ -671,6 +938,89 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
     b.setInsertionPoint(ifFull.thenBlock()->getTerminator());
     emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/false);
     b.setInsertionPoint(ifFull.elseBlock()->getTerminator());
+    // Partial tiles whose reads are known run the specialized mask on
+    // vectors; the others the op's mask (with its checks).
+    Value useSpecial;
+    SmallVector<Value> pointValues;
+    Value exact = visibility.exact;
+    if (special != Special::None && !exact)
+      exact = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+    if (special == Special::Columns) {
+      useSpecial = exact;
+    } else if (special == Special::Points) {
+      useSpecial = exact;
+      for (auto [n, source] : llvm::zip(specialReads, specialSources)) {
+        if (source != Source::Point)
+          continue;
+        auto it = reads.bounded.find(maskReads[n].op);
+        if (it == reads.bounded.end()) {
+          useSpecial = Value();
+          break;
+        }
+        useSpecial = arith::AndIOp::create(
+            b, loc, useSpecial, emitIsSingleValue(b, loc, it->second));
+        pointValues.push_back(it->second.lo);
+      }
+    }
+    if (!useSpecial) {
+      emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/true);
+      return;
+    }
+    // Without checks to run, the column form serves every partial tile.
+    bool always = special == Special::Columns && !visibility.exact;
+    scf::IfOp ifSpecial;
+    if (!always) {
+      ifSpecial =
+          scf::IfOp::create(b, loc, useSpecial, /*withElseRegion=*/true);
+      b.setInsertionPoint(ifSpecial.thenBlock()->getTerminator());
+    }
+    weightsMask = specialMask.get();
+    weightsMaskVarying = {false, false, false, true};
+    for (Source source : specialSources)
+      weightsMaskVarying.push_back(source == Source::Column);
+    weightsMaskExtras = [&, kt](Value r, int64_t c0) -> SmallVector<Value> {
+      SmallVector<Value> extras;
+      unsigned point = 0;
+      for (auto [n, source] : llvm::zip(specialReads, specialSources)) {
+        if (source == Source::Task) {
+          extras.push_back(taskValues.lookup(n));
+          continue;
+        }
+        if (source == Source::Row) {
+          extras.push_back(load(rowValues.lookup(n), {r}));
+          continue;
+        }
+        if (source == Source::Point) {
+          extras.push_back(pointValues[point++]);
+          continue;
+        }
+        const KeyRange *range = llvm::find_if(
+            keyRanges, [&](const KeyRange &kr) { return kr.read == n; });
+        const MaskRead &read = maskReads[n];
+        Value hh = read.onH ? hi : cIdx(0);
+        Type stored =
+            cast<MemRefType>(range->values.getType()).getElementType();
+        Value v = vector::LoadOp::create(
+            b, loc, VectorType::get({vectorWidth}, stored), range->values,
+            ValueRange{bi, hh, kt, cIdx(c0)});
+        if (read.op->getResult(0).getType().isInteger(1)) {
+          auto vecType = VectorType::get({vectorWidth}, stored);
+          Value zeros = arith::ConstantOp::create(
+              b, loc, vecType,
+              DenseElementsAttr::get(vecType, b.getIntegerAttr(stored, 0)));
+          v = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v, zeros);
+        }
+        extras.push_back(v);
+      }
+      return extras;
+    };
+    emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/true);
+    weightsMask = &op.getMask();
+    weightsMaskVarying = {false, false, false, true};
+    weightsMaskExtras = nullptr;
+    if (always)
+      return;
+    b.setInsertionPoint(ifSpecial.elseBlock()->getTerminator());
     emitKeyTile(bi, hi, hks, hv, i0, rows, kt, j0, cols, /*applyMask=*/true);
   });
 
@@ -817,6 +1167,12 @@ LogicalResult AttentionLowering::run(SmallVectorImpl<Operation *> &expOps) {
         b, loc, MemRefType::get(packedShape, elemType), packedDyn));
     emitKeyPacking(p, batch, numKeyTiles);
   }
+
+  // Run-time block lists: the mask's data reads, bounded per tile; the
+  // key side first, for all query tiles.
+  maskReads = findMaskReads(op.getMask());
+  chooseSpecialMask();
+  emitKeyRanges(batch, heads, numKeyTiles);
 
   Value numQueryTiles = arith::CeilDivUIOp::create(b, loc, numQ, cIdx(tq));
   SmallVector<OpFoldResult> ubs = {batch, heads, numQueryTiles};

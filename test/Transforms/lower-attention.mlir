@@ -79,18 +79,22 @@ func.func @window(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
   return %o : tensor<1x1x?x16xf32>
 }
 
-// A data-dependent mask (document ids) gives no bounds: every tile is
-// partial, and the mask is evaluated per element, one key at a time: a
-// tensor.extract at j has no vector form.
+// A data-dependent mask (document ids) is bounded at run time by the ids'
+// range over each tile (block-lists.mlir has the details): tiles whose id
+// ranges do not overlap are skipped, and partial tiles compare the ids on
+// vectors of keys, read from a per-key-tile copy of the ids.
 // CHECK-LABEL: func.func @documents
-//       CHECK:   %[[FALSE:.*]] = arith.constant false
-//       CHECK:   %[[TRUE:.*]] = arith.constant true
-//       CHECK:   scf.if %[[TRUE]] {
-//       CHECK:     scf.if %[[FALSE]] {
-//       CHECK:     } else {
-//   CHECK-NOT:       vector.reduction
-//       CHECK:       tensor.extract
-//       CHECK:       arith.maxnumf %{{.*}} : f32
+//       CHECK:   %[[IDS:.*]] = memref.alloc({{.*}}) : memref<1x1x?x64xi32>
+//       CHECK:   scf.forall
+//       CHECK:       memref.store %{{.*}}, %[[IDS]]
+//       CHECK:   scf.forall
+//       CHECK:       arith.cmpi sle, %{{.*}}, %{{.*}} : index
+//       CHECK:       scf.if %{{.*}} {
+//       CHECK:         scf.if %{{.*}} {
+//       CHECK:         } else {
+//       CHECK:           vector.load %[[IDS]]{{.*}} : memref<1x1x?x64xi32>, vector<16xi32>
+//       CHECK:           arith.cmpi eq, %{{.*}}, %{{.*}} : vector<16xi32>
+//       CHECK:           vector.reduction <maxnumf>
 func.func @documents(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
                      %v: tensor<1x1x?x16xf32>, %seg: tensor<?xi32>) -> tensor<1x1x?x16xf32> {
   %o = attn.attention softmax ins(%q, %k, %v : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>) -> tensor<1x1x?x16xf32>
