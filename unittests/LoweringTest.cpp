@@ -320,14 +320,16 @@ TEST_F(LoweringTest, MixtureOfHeads) {
 TEST_F(LoweringTest, SelectionTiesAndNaN) {
   parse(R"mlir(
     func.func @main(%x: tensor<4x6xf32>, %mass: f32)
-        -> (tensor<4x3xi32>, tensor<4x6xi1>, tensor<4xi32>, tensor<6xi32>) {
+        -> (tensor<4x3xi32>, tensor<4x6xi1>, tensor<4xi32>, tensor<6xi32>,
+            tensor<6xi1>) {
       %k = attn.topk %x k = 3 : tensor<4x6xf32> -> tensor<4x3xi32>
       %p = attn.topp %x, %mass : tensor<4x6xf32> -> tensor<4x6xi1>
       %a = attn.argmax %x : tensor<4x6xf32> -> tensor<4xi32>
       %c = arith.constant 0 : index
       %row = tensor.extract_slice %x[0, 0] [1, 6] [1, 1] : tensor<4x6xf32> to tensor<6xf32>
       %k1 = attn.topk %row k = 6 : tensor<6xf32> -> tensor<6xi32>
-      return %k, %p, %a, %k1 : tensor<4x3xi32>, tensor<4x6xi1>, tensor<4xi32>, tensor<6xi32>
+      %p1 = attn.topp %row, %mass : tensor<6xf32> -> tensor<6xi1>
+      return %k, %p, %a, %k1, %p1 : tensor<4x3xi32>, tensor<4x6xi1>, tensor<4xi32>, tensor<6xi32>, tensor<6xi1>
     })mlir");
   double nan = std::nan("");
   // Ties, NaN first and in the middle, -0 and +0, negative mass prefixes,
@@ -337,16 +339,18 @@ TEST_F(LoweringTest, SelectionTiesAndNaN) {
                             0.0, -0.0, 0.9, -2,  0.8,  0.6,  //
                             0.1, 0.1,  0.1, 0.1, 0.1,  0.1});
   std::vector<Tensor> before = run("main", {x, makeT({}, {1.0})});
-  ASSERT_EQ(before.size(), 4u);
+  ASSERT_EQ(before.size(), 5u);
   // Row 0: 0.5 at 0, 2, 5 (ties to the lower index), then 0.25 at 1, 4.
   EXPECT_EQ(before[3].data, (std::vector<double>{0, 2, 5, 1, 4, 3}));
   // Row 1: NaN ranks last; argmax is the first 0.7.
   EXPECT_EQ(before[2].data[1], 3);
+  // A single row (no row dimensions): 0.5 at 0 and 2 reach the mass 1.
+  EXPECT_EQ(before[4].data, (std::vector<double>{1, 0, 1, 0, 0, 0}));
   applyPasses(false, true);
   EXPECT_EQ(countLoweredOps(), 0);
   std::vector<Tensor> after = run("main", {x, makeT({}, {1.0})});
-  ASSERT_EQ(after.size(), 4u);
-  for (size_t r = 0; r < 4; ++r)
+  ASSERT_EQ(after.size(), 5u);
+  for (size_t r = 0; r < 5; ++r)
     EXPECT_EQ(after[r].data, before[r].data) << "result " << r;
 }
 

@@ -25,12 +25,18 @@
 ///   rank[r, j]  = #{i : x_i comes before x_j}               O(C) each
 ///   order[r, k] = the j with rank[r, j] == k                 O(C) each
 ///   topk[r, k]  = order[r, k]
-///   topp[r, j]  = for every k <= rank[r, j]: not (S_k >= mass), where
+///   reached[r]  = the first k with S_k >= mass (else C), where  O(C)
 ///                 S_k = x[order[r, 0]] + ... + x[order[r, k - 1]]
 ///                 (summed in rank order, as the interpreter does)
+///   topp[r, j]  = rank[r, j] < reached[r]: not (S_k >= mass) for every
+///                 k <= rank[r, j]
 ///   argmax[r]   = a left-to-right scan keeping the first maximum.
 ///
-/// These are O(C^2) per row: the selection ops are not hot.
+/// These are O(C^2) per row. rank, order and reached are read many times, so
+/// they are materialized: as linalg.generic ops rather than
+/// tensor.generate, because canonicalization folds a tensor.extract of a
+/// tensor.generate into a copy of its body, which would recompute every
+/// rank at every read (O(C^5) per row for topp).
 ///
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +48,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h" // for dependentDialects
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -71,6 +78,29 @@ static Value generate(OpBuilder &b, Location loc, RankedTensorType type,
       b, loc, type, dynamic, [&](OpBuilder &nb, Location l, ValueRange ivs) {
         tensor::YieldOp::create(nb, l, body(nb, l, ivs));
       });
+}
+
+/// Like generate, but a linalg.generic: a tensor that canonicalization
+/// keeps, for values that are read more than once (the file comment).
+static Value materialize(OpBuilder &b, Location loc, RankedTensorType type,
+                         ArrayRef<Value> sizes, BodyFn body) {
+  SmallVector<Value> dynamic;
+  for (auto [d, extent] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(extent))
+      dynamic.push_back(sizes[d]);
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
+  int64_t rank = type.getRank();
+  auto generic = linalg::GenericOp::create(
+      b, loc, type, ValueRange{}, ValueRange{init},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> ivs;
+        for (int64_t d = 0; d < rank; ++d)
+          ivs.push_back(linalg::IndexOp::create(nb, l, d));
+        linalg::YieldOp::create(nb, l, body(nb, l, ivs));
+      });
+  return generic.getResult(0);
 }
 
 static Value constIndex(OpBuilder &b, Location loc, int64_t v) {
@@ -137,7 +167,7 @@ static Value buildRanks(OpBuilder &b, Location loc, Value input,
   auto type = cast<RankedTensorType>(input.getType());
   Value c = sizes.back();
   auto rankType = RankedTensorType::get(type.getShape(), b.getIndexType());
-  return generate(
+  return materialize(
       b, loc, rankType, sizes,
       [&](OpBuilder &gb, Location l, ValueRange ivs) -> Value {
         ValueRange row = ivs.drop_back();
@@ -163,7 +193,7 @@ static Value buildOrder(OpBuilder &b, Location loc, Value ranks,
                         ArrayRef<Value> sizes) {
   auto type = cast<RankedTensorType>(ranks.getType());
   Value c = sizes.back();
-  return generate(
+  return materialize(
       b, loc, type, sizes, [&](OpBuilder &gb, Location l, ValueRange ivs) {
         ValueRange row = ivs.drop_back();
         Value k = ivs.back();
@@ -201,7 +231,10 @@ static Value lowerTopK(OpBuilder &b, attn::TopKOp op) {
                   });
 }
 
-/// topp[r..., j] = not (S_k >= mass) for every k <= rank[r..., j].
+/// reached[r...] (index) = the first k with S_k >= mass, where S_k is the
+/// sum of the k entries of rank below k, added in rank order; the row's
+/// length when there is none. topp[r..., j] = rank[r..., j] < reached[r...]:
+/// no prefix up to its own rank has reached the mass (a NaN sum has not).
 static Value lowerTopP(OpBuilder &b, attn::TopPOp op) {
   Location loc = op.getLoc();
   Value input = op.getInput();
@@ -210,33 +243,42 @@ static Value lowerTopP(OpBuilder &b, attn::TopPOp op) {
   Value ranks = buildRanks(b, loc, input, sizes);
   Value order = buildOrder(b, loc, ranks, sizes);
   auto type = cast<RankedTensorType>(op.getResult().getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  Value c = sizes.back();
   Type floatType = mass.getType();
-  return generate(
-      b, loc, type, sizes, [&](OpBuilder &gb, Location l, ValueRange ivs) {
-        ValueRange row = ivs.drop_back();
-        Value rank = tensor::ExtractOp::create(gb, l, ranks, ivs);
+  auto rowsType = RankedTensorType::get(shape.drop_back(), b.getIndexType());
+  Value reached = materialize(
+      b, loc, rowsType, ArrayRef<Value>(sizes).drop_back(),
+      [&](OpBuilder &gb, Location l, ValueRange row) -> Value {
         Value zero = constIndex(gb, l, 0);
         Value sum0 = arith::ConstantOp::create(gb, l, floatType,
                                                gb.getFloatAttr(floatType, 0));
-        Value true0 = arith::ConstantIntOp::create(gb, l, 1, 1);
-        // below(S) = not (S >= mass), which is also true for a NaN sum.
-        auto below = [&](OpBuilder &bb, Location bl, Value sum) -> Value {
-          return arith::CmpFOp::create(bb, bl, arith::CmpFPredicate::ULT, sum,
-                                       mass);
-        };
         ValueRange last = loop(
-            gb, l, zero, rank, ValueRange{sum0, true0},
+            gb, l, zero, c, ValueRange{sum0, c},
             [&](OpBuilder &lb, Location ll, Value k,
                 ValueRange iters) -> SmallVector<Value> {
-              Value ok = arith::AndIOp::create(lb, ll, iters[1],
-                                               below(lb, ll, iters[0]));
+              Value isFirst = arith::AndIOp::create(
+                  lb, ll,
+                  arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::OGE,
+                                        iters[0], mass),
+                  arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq,
+                                        iters[1], c));
+              Value first =
+                  arith::SelectOp::create(lb, ll, isFirst, k, iters[1]);
               Value j = tensor::ExtractOp::create(lb, ll, order, at(row, k));
               Value x = tensor::ExtractOp::create(lb, ll, input, at(row, j));
-              return {arith::AddFOp::create(lb, ll, iters[0], x), ok};
+              return {arith::AddFOp::create(lb, ll, iters[0], x), first};
             });
-        return arith::AndIOp::create(gb, l, last[1], below(gb, l, last[0]))
-            .getResult();
+        return last[1];
       });
+  return generate(b, loc, type, sizes,
+                  [&](OpBuilder &gb, Location l, ValueRange ivs) -> Value {
+                    Value rank = tensor::ExtractOp::create(gb, l, ranks, ivs);
+                    Value first = tensor::ExtractOp::create(gb, l, reached,
+                                                            ivs.drop_back());
+                    return arith::CmpIOp::create(
+                        gb, l, arith::CmpIPredicate::ult, rank, first);
+                  });
 }
 
 /// argmax[r...] = the first j with the largest x[r..., j]: a scan that

@@ -1,4 +1,6 @@
 // RUN: attnc-opt %s --attn-lower-selection --split-input-file | FileCheck %s
+// RUN: attnc-opt %s --attn-lower-selection --canonicalize --split-input-file \
+// RUN:   | FileCheck %s --check-prefix=CANON
 
 // attn-lower-selection: the selection and data-movement ops become
 // tensor.generate ops whose bodies are scalar loops with the interpreter's
@@ -11,8 +13,10 @@
 // CHECK-SAME:    (%[[X:.*]]: tensor<?x8xf32>)
 // CHECK-NOT:     attn.topk
 // CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
-// CHECK:         %[[RANK:.*]] = tensor.generate
-// CHECK-NEXT:    ^bb0(%[[R:.*]]: index, %[[J:.*]]: index):
+// CHECK:         %[[RANK:.*]] = linalg.generic
+// CHECK-SAME:      outs(%{{.*}} : tensor<?x8xindex>)
+// CHECK-DAG:       %[[R:.*]] = linalg.index 0 : index
+// CHECK-DAG:       %[[J:.*]] = linalg.index 1 : index
 // CHECK:           %[[XJ:.*]] = tensor.extract %[[X]][%[[R]], %[[J]]]
 // CHECK:           scf.for %[[I:.*]] = %{{.*}} to %[[C8]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (index)
 // CHECK:             %[[XI:.*]] = tensor.extract %[[X]][%[[R]], %[[I]]]
@@ -20,15 +24,25 @@
 // CHECK-DAG:         arith.cmpf oeq, %[[XI]], %[[XJ]] : f32
 // CHECK-DAG:         arith.cmpi ult, %[[I]], %[[J]] : index
 // CHECK-DAG:         arith.cmpf uno, %[[XJ]], %[[XJ]] : f32
-// CHECK:         } : tensor<?x8xindex>
-// CHECK:         %[[ORDER:.*]] = tensor.generate
+// CHECK:         } -> tensor<?x8xindex>
+// CHECK:         %[[ORDER:.*]] = linalg.generic
 // CHECK:           tensor.extract %[[RANK]]
-// CHECK:         } : tensor<?x8xindex>
+// CHECK:         } -> tensor<?x8xindex>
 // CHECK:         %[[TOPK:.*]] = tensor.generate
 // CHECK:           %[[IDX:.*]] = tensor.extract %[[ORDER]]
 // CHECK:           arith.index_cast %[[IDX]] : index to i32
 // CHECK:         } : tensor<?x2xi32>
 // CHECK:         return %[[TOPK]]
+// Canonicalization keeps the ranks and the order as tensors: each is
+// computed once, not again at every read.
+// CANON-LABEL: func.func @topk
+// CANON:         %[[RANK:.*]] = linalg.generic
+// CANON:         %[[ORDER:.*]] = linalg.generic
+// CANON:           tensor.extract %[[RANK]]
+// CANON:         tensor.generate
+// CANON:           tensor.extract %[[ORDER]]
+// CANON-NOT:       scf.for
+// CANON:         } : tensor<?x2xi32>
 func.func @topk(%x: tensor<?x8xf32>) -> tensor<?x2xi32> {
   %i = attn.topk %x k = 2 : tensor<?x8xf32> -> tensor<?x2xi32>
   return %i : tensor<?x2xi32>
@@ -41,20 +55,45 @@ func.func @topk(%x: tensor<?x8xf32>) -> tensor<?x2xi32> {
 
 // CHECK-LABEL: func.func @topp
 // CHECK-SAME:    (%[[X:.*]]: tensor<?x8xf32>, %[[M:.*]]: f32)
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
 // CHECK-NOT:     attn.topp
-// CHECK:         %[[RANK:.*]] = tensor.generate
-// CHECK:         %[[ORDER:.*]] = tensor.generate
+// CHECK:         %[[RANK:.*]] = linalg.generic
+// CHECK:         %[[ORDER:.*]] = linalg.generic
+// reached[r]: the first k whose prefix sum S_k, in rank order, reaches the
+// mass (8 when none does).
+// CHECK:         %[[REACHED:.*]] = linalg.generic
+// CHECK-SAME:      outs(%{{.*}} : tensor<?xindex>)
+// CHECK:           %[[R0:.*]] = linalg.index 0 : index
+// CHECK:           %[[L:.*]]:2 = scf.for %[[K:.*]] = %{{.*}} to %[[C8]] step %{{.*}} iter_args(%[[S:.*]] = %{{.*}}, %[[F:.*]] = %[[C8]]) -> (f32, index)
+// CHECK-DAG:         %[[GE:.*]] = arith.cmpf oge, %[[S]], %[[M]] : f32
+// CHECK-DAG:         %[[NONE:.*]] = arith.cmpi eq, %[[F]], %[[C8]] : index
+// CHECK:             %[[FIRST:.*]] = arith.andi %[[GE]], %[[NONE]] : i1
+// CHECK:             arith.select %[[FIRST]], %[[K]], %[[F]] : index
+// CHECK:             %[[OJ:.*]] = tensor.extract %[[ORDER]][%[[R0]], %[[K]]]
+// CHECK:             %[[XJ:.*]] = tensor.extract %[[X]][%[[R0]], %[[OJ]]]
+// CHECK:             arith.addf %[[S]], %[[XJ]] : f32
+// CHECK:           linalg.yield %[[L]]#1 : index
+// CHECK:         } -> tensor<?xindex>
+// topp[r, j] = rank[r, j] < reached[r].
 // CHECK:         %[[SEL:.*]] = tensor.generate
-// CHECK:           %[[RJ:.*]] = tensor.extract %[[RANK]]
-// CHECK:           %[[L:.*]]:2 = scf.for %{{.*}} = %{{.*}} to %[[RJ]] step %{{.*}} iter_args(%[[S:.*]] = %{{.*}}, %[[OK:.*]] = %{{.*}}) -> (f32, i1)
-// CHECK:             arith.cmpf ult, %[[S]], %[[M]] : f32
-// CHECK:             tensor.extract %[[ORDER]]
-// CHECK:             arith.addf %[[S]]
-// CHECK:           %[[LAST:.*]] = arith.cmpf ult, %[[L]]#0, %[[M]] : f32
-// CHECK:           %[[Y:.*]] = arith.andi %[[L]]#1, %[[LAST]] : i1
-// CHECK:           tensor.yield %[[Y]] : i1
+// CHECK-NEXT:    ^bb0(%[[R:.*]]: index, %[[J:.*]]: index):
+// CHECK-NEXT:      %[[RJ:.*]] = tensor.extract %[[RANK]][%[[R]], %[[J]]]
+// CHECK-NEXT:      %[[FR:.*]] = tensor.extract %[[REACHED]][%[[R]]]
+// CHECK-NEXT:      %[[Y:.*]] = arith.cmpi ult, %[[RJ]], %[[FR]] : index
+// CHECK-NEXT:      tensor.yield %[[Y]] : i1
 // CHECK:         } : tensor<?x8xi1>
 // CHECK:         return %[[SEL]]
+
+// CANON-LABEL: func.func @topp
+// CANON:         %[[RANK:.*]] = linalg.generic
+// CANON:         %[[ORDER:.*]] = linalg.generic
+// CANON:         %[[REACHED:.*]] = linalg.generic
+// CANON:         tensor.generate
+// CANON-NEXT:    ^bb0
+// CANON-NEXT:      tensor.extract %[[RANK]]
+// CANON-NEXT:      tensor.extract %[[REACHED]]
+// CANON-NEXT:      arith.cmpi ult
+// CANON-NEXT:      tensor.yield
 func.func @topp(%x: tensor<?x8xf32>, %m: f32) -> tensor<?x8xi1> {
   %i = attn.topp %x, %m : tensor<?x8xf32> -> tensor<?x8xi1>
   return %i : tensor<?x8xi1>

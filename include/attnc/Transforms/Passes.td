@@ -264,7 +264,9 @@ def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"
   let description = [{
     Replaces the selection ops (`attn.topk`, `attn.topp`, `attn.argmax`)
     and the data-movement ops (`attn.gather`, `attn.pool`, `attn.conv1d`)
-    by `tensor.generate` ops whose bodies are `tensor.extract`s, `arith`
+    by `tensor.generate` ops (and `linalg.generic` ones for the ranks and
+    orders that are read more than once, which canonicalization must not
+    fold back into their readers) whose bodies are `tensor.extract`s, `arith`
     scalars and `scf.for` loops, with the same semantics and the same order
     of floating-point operations as the reference interpreter: ties go to
     the lower index, NaN ranks below every number, sums run in the
@@ -275,6 +277,7 @@ def AttnLowerSelectionPass : Pass<"attn-lower-selection", "::mlir::func::FuncOp"
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::cf::ControlFlowDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
