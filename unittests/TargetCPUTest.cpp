@@ -47,6 +47,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <gtest/gtest.h>
 
@@ -248,6 +249,26 @@ TEST_F(TargetCPUTest, RejectsUnknownCPU) {
   EXPECT_TRUE(
       failed(mlir::attnc::cpu::emitObjectFile(*module, opts, object, error)));
   EXPECT_NE(error.find("no-such-cpu"), std::string::npos);
+}
+
+TEST(MicroKernelVectorsTest, FollowsTheVectorRegisters) {
+  using mlir::attnc::cpu::CodegenOptions;
+  using mlir::attnc::cpu::microKernelVectors;
+  auto of = [](std::string cpu, std::string features = "") {
+    CodegenOptions opts;
+    opts.cpu = std::move(cpu);
+    opts.features = std::move(features);
+    return microKernelVectors(opts);
+  };
+  EXPECT_EQ(of("x86-64-v4"), 2);
+  EXPECT_EQ(of("skylake-avx512"), 2);
+  EXPECT_EQ(of("x86-64-v3"), 1);
+  EXPECT_EQ(of("haswell"), 1);
+  EXPECT_EQ(of("skylake-avx512", "-avx512f"), 1);
+  EXPECT_EQ(of("no-such-cpu"), 1);
+  // The host: 2 exactly when it has AVX-512.
+  EXPECT_EQ(of("native"),
+            llvm::sys::getHostCPUFeatures().lookup("avx512f") ? 2 : 1);
 }
 
 TEST_F(TargetCPUTest, LinkFailureLeavesNoOutput) {

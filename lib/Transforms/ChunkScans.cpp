@@ -76,8 +76,9 @@ enum class Combine { Set, Add, Sub };
 /// the nest reads: the sizes, the factor buffers and the task's buffers.
 class ChunkScanLowering {
 public:
-  ChunkScanLowering(attn::ScanOp scan, int64_t chunk)
-      : scan(scan), loc(scan.getLoc()), b(scan), c(chunk) {}
+  ChunkScanLowering(attn::ScanOp scan, int64_t chunk, int64_t blockVectors)
+      : scan(scan), loc(scan.getLoc()), b(scan), c(chunk),
+        blockVectors(blockVectors) {}
 
   /// Whether the scan's factors have a form and sizes this lowering
   /// handles; if not, `why` says why.
@@ -176,11 +177,11 @@ private:
   SmallVector<Value> emitStepScan();
 
   /// dst[i, :cols] (Set: =, Add: +=, Sub: -=) sum_p a(i, p) bm[p, :cols]
-  /// for i < rows, in blocks of 4 rows x 16 lanes, where a(i, p) is a[i, p],
-  /// or a[p, i] with `transA`. With `lowerA`, p < min(i0 + 4, depth) for
-  /// the block of rows i0 .. i0 + 3 (a lower-triangular a); with
-  /// `lowerResult`, only the column vectors that reach j <= i0 + 3 (the
-  /// caller masks the rest).
+  /// for i < rows, in blocks of kRows rows x blockVectors vectors (single
+  /// vectors for the last columns), where a(i, p) is a[i, p], or a[p, i] with
+  /// `transA`. With `lowerA`, p < min(i0 + 4, depth) for the block of rows i0
+  /// .. i0 + 3 (a lower-triangular a); with `lowerResult`, only the column
+  /// vectors that reach j <= i0 + 3 (the caller masks the rest).
   void emitMatmul(Value dst, Value a, bool transA, Value bm, int64_t rows,
                   int64_t cols, int64_t depth, bool lowerA, bool lowerResult,
                   Combine combine, Value colLimit = {});
@@ -212,7 +213,11 @@ private:
   int matrixState = -1, normalizerState = -1;
   bool valueKey = false;
 
+  // The products' register blocks: kRows rows by blockVectors vectors of
+  // kLanes. With 2 (AVX-512), 8 accumulators: enough independent FMAs to
+  // cover their latency; AVX2 has half the registers, and 1 fills them.
   static constexpr int64_t kLanes = 16, kRows = 4;
+  int64_t blockVectors;
   VectorType vecType;
   arith::FastMathFlags fastFlags =
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
@@ -234,6 +239,10 @@ bool ChunkScanLowering::analyze(std::string &why) {
   std::optional<StringRef> recurrence = scan.getChunkRecurrence();
   if (!recurrence)
     return false;
+  if (blockVectors != 1 && blockVectors != 2) {
+    why = "block-vectors is " + std::to_string(blockVectors) + ", not 1 or 2";
+    return false;
+  }
   if (c % kLanes != 0 || c < kLanes || c > 256) {
     why = "the chunk size " + std::to_string(c) +
           " is not a multiple of 16 in [16, 256]";
@@ -278,6 +287,41 @@ void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
                                    int64_t rows, int64_t cols, int64_t depth,
                                    bool lowerA, bool lowerResult,
                                    Combine combine, Value colLimit) {
+  // One block: rows i0 .. i0 + kRows - 1 by `vecs` column vectors from j,
+  // its kRows x vecs accumulators in registers.
+  auto block = [&](Value i0, Value pEnd, Value j, int64_t vecs) {
+    SmallVector<Value> rowIdx, colIdx, inits;
+    for (int64_t r = 0; r < kRows; ++r)
+      rowIdx.push_back(add(i0, cIdx(r)));
+    for (int64_t v = 0; v < vecs; ++v)
+      colIdx.push_back(add(j, cIdx(v * kLanes)));
+    for (int64_t r = 0; r < kRows; ++r)
+      for (int64_t v = 0; v < vecs; ++v)
+        inits.push_back(combine == Combine::Set
+                            ? splat(cF(0.0))
+                            : vload(dst, {rowIdx[r], colIdx[v]}));
+    SmallVector<Value> sums =
+        loopCarry(cIdx(0), pEnd, inits, [&](Value p, ValueRange acc) {
+          SmallVector<Value> bv;
+          for (int64_t v = 0; v < vecs; ++v)
+            bv.push_back(vload(bm, {p, colIdx[v]}));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < kRows; ++r) {
+            Value av =
+                transA ? load(a, {p, rowIdx[r]}) : load(a, {rowIdx[r], p});
+            if (combine == Combine::Sub)
+              av = arith::NegFOp::create(b, loc, av);
+            Value as = splat(av);
+            for (int64_t v = 0; v < vecs; ++v)
+              next.push_back(
+                  vector::FMAOp::create(b, loc, as, bv[v], acc[r * vecs + v]));
+          }
+          return next;
+        });
+    for (int64_t r = 0; r < kRows; ++r)
+      for (int64_t v = 0; v < vecs; ++v)
+        vstore(sums[r * vecs + v], dst, {rowIdx[r], colIdx[v]});
+  };
   loop(cIdx(0), cIdx(rows), kRows, [&](Value i0) {
     Value reach = add(i0, cIdx(kRows));
     Value pEnd =
@@ -288,30 +332,14 @@ void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
             ? mul(arith::CeilDivUIOp::create(b, loc, reach, cIdx(kLanes)),
                   cIdx(kLanes))
             : (colLimit ? colLimit : cIdx(cols));
-    loop(cIdx(0), colEnd, kLanes, [&](Value j) {
-      SmallVector<Value> rowIdx, inits;
-      for (int64_t r = 0; r < kRows; ++r) {
-        rowIdx.push_back(add(i0, cIdx(r)));
-        inits.push_back(combine == Combine::Set ? splat(cF(0.0))
-                                                : vload(dst, {rowIdx[r], j}));
-      }
-      SmallVector<Value> sums =
-          loopCarry(cIdx(0), pEnd, inits, [&](Value p, ValueRange acc) {
-            Value bv = vload(bm, {p, j});
-            SmallVector<Value> next;
-            for (int64_t r = 0; r < kRows; ++r) {
-              Value av =
-                  transA ? load(a, {p, rowIdx[r]}) : load(a, {rowIdx[r], p});
-              if (combine == Combine::Sub)
-                av = arith::NegFOp::create(b, loc, av);
-              next.push_back(
-                  vector::FMAOp::create(b, loc, splat(av), bv, acc[r]));
-            }
-            return next;
-          });
-      for (int64_t r = 0; r < kRows; ++r)
-        vstore(sums[r], dst, {rowIdx[r], j});
-    });
+    // Blocks of blockVectors vectors, then single vectors for the rest.
+    int64_t wide = blockVectors * kLanes;
+    Value wideEnd = arith::SubIOp::create(
+        b, loc, colEnd, arith::RemUIOp::create(b, loc, colEnd, cIdx(wide)));
+    loop(cIdx(0), wideEnd, wide,
+         [&](Value j) { block(i0, pEnd, j, blockVectors); });
+    if (blockVectors > 1)
+      loop(wideEnd, colEnd, kLanes, [&](Value j) { block(i0, pEnd, j, 1); });
   });
 }
 
@@ -806,7 +834,7 @@ struct AttnChunkScansPass
         scans.push_back(scan);
     });
     for (attn::ScanOp scan : scans) {
-      ChunkScanLowering lowering(scan, chunkSize);
+      ChunkScanLowering lowering(scan, chunkSize, blockVectors);
       std::string why;
       if (lowering.analyze(why)) {
         lowering.run();

@@ -428,8 +428,11 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
 
   // attn ops to upstream loops; Titans' grad first.
   mlir::PassManager lower(ir.getContext());
+  cpu::CodegenOptions codegen;
+  codegen.cpu = inv.cpu;
   cpu::LowerAttnOptions attnOpts;
   attnOpts.scanChunk = inv.scanChunk;
+  attnOpts.scanBlockVectors = cpu::microKernelVectors(codegen);
   cpu::buildLowerAttnPipeline(lower, attnOpts);
   mlir::TimingScope lowerTiming = root.nest("lower attn ops");
   lower.enableTiming(lowerTiming);
@@ -466,8 +469,6 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
     if (mlir::failed(cpu::addCWrappers(ir, sig)))
       return kExitInputError;
 
-  cpu::CodegenOptions codegen;
-  codegen.cpu = inv.cpu;
   llvm::SmallVector<char> object;
   std::string error;
   if (mlir::failed(cpu::emitObjectFile(ir, codegen, object, error,

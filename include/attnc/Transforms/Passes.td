@@ -243,12 +243,16 @@ def AttnChunkScansPass : Pass<"attn-chunk-scans", "::mlir::func::FuncOp"> {
     (lowered by attn-lower-scan) stays for `N < C` and for inputs whose
     chunked result is not finite (a decay `<= 0` or NaN, an overflow), so
     that the result is then the interpreter's. The products are vector
-    micro-kernels (4 rows x 16 lanes) on memrefs. A scan whose key or value
+    micro-kernels (register blocks of 4 rows by `block-vectors` vectors of
+    16 lanes) on memrefs. A scan whose key or value
     size is not a multiple of 16 keeps its step-by-step form, with a remark.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
            "Time steps per chunk (a multiple of 16, at most 256)">,
+    Option<"blockVectors", "block-vectors", "int64_t", /*default=*/"1",
+           "16-lane vectors per register block of the products (1 or 2; "
+           "2 wants 32 vector registers, as AVX-512 has)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

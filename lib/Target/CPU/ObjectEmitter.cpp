@@ -122,6 +122,26 @@ createTargetMachine(const CodegenOptions &opts, std::string &error) {
   return tm;
 }
 
+} // namespace
+
+int64_t mlir::attnc::cpu::microKernelVectors(const CodegenOptions &opts) {
+  initializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return 1;
+  auto [cpu, features] = resolveCPU(opts);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, cpu, features));
+  if (!sti || !sti->isCPUStringValid(cpu))
+    return 1;
+  return sti->checkFeatures("+avx512f") ? 2 : 1;
+}
+
+namespace {
+
 /// Translates `module` to LLVM IR in `llvmContext` and retargets it to
 /// `tm`. Returns null with `error` set on failure.
 std::unique_ptr<llvm::Module>

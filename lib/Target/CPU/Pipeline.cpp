@@ -273,6 +273,7 @@ void mlir::attnc::cpu::buildLowerAttnPipeline(OpPassManager &pm,
   if (opts.scanChunk > 0) {
     AttnChunkScansPassOptions chunkOpts;
     chunkOpts.chunkSize = opts.scanChunk;
+    chunkOpts.blockVectors = opts.scanBlockVectors;
     func.addPass(createAttnChunkScansPass(chunkOpts));
   }
   func.addPass(createAttnLowerScanPass());

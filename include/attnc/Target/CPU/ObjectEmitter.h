@@ -39,6 +39,12 @@ struct CodegenOptions {
   unsigned optLevel = 3;
 };
 
+/// The number of 16-lane f32 vectors that the vector micro-kernels may keep
+/// per register block on `opts`' CPU: 2 with AVX-512 (32 registers of 16
+/// lanes), else 1 (AVX2's 16 registers of 8 lanes hold half as many). An
+/// unknown CPU gets 1; createTargetMachine reports it.
+int64_t microKernelVectors(const CodegenOptions &opts);
+
 /// Translates `llvmDialectModule` to LLVM IR, optimizes it and writes an
 /// object file for the host triple into `object`. On failure returns failure
 /// and sets `error`. The translation, the LLVM pipeline and code generation

@@ -63,6 +63,9 @@ struct LowerAttnOptions {
   /// Time steps per chunk of attn-chunk-scans; 0 runs every scan step by
   /// step (attn-lower-scan alone).
   int64_t scanChunk = 64;
+  /// 16-lane vectors per register block of attn-chunk-scans' products
+  /// (microKernelVectors in ObjectEmitter.h gives the target's).
+  int64_t scanBlockVectors = 1;
 };
 
 /// Appends the attn lowerings to `pm` (on a builtin.module):
