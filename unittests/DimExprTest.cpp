@@ -9,6 +9,8 @@
 
 #include "gtest/gtest.h"
 
+#include <limits>
+
 using namespace attnc;
 
 namespace {
@@ -22,6 +24,21 @@ TEST(DimExprTest, ConstantsFold) {
   EXPECT_EQ((c(3) - c(3)).getConstant(), 0);
   EXPECT_EQ(c(7).floorDiv(c(2)).getConstant(), 3);
   EXPECT_EQ(c(-7).floorDiv(c(2)).getConstant(), -4);
+}
+
+TEST(DimExprTest, OverflowIsRecorded) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  const int64_t min = std::numeric_limits<int64_t>::min();
+  EXPECT_FALSE((c(max - 1) + c(1)).hasOverflowed());
+  EXPECT_TRUE((c(max) + c(1)).hasOverflowed());
+  EXPECT_TRUE((c(int64_t(1) << 32) * c(int64_t(1) << 32)).hasOverflowed());
+  EXPECT_TRUE(c(min).floorDiv(c(-1)).hasOverflowed());
+  EXPECT_TRUE((c(min) - c(1)).hasOverflowed());
+  // Sticky: later arithmetic keeps the mark.
+  EXPECT_TRUE(((c(max) + c(1)) * c(0)).hasOverflowed());
+  DimExpr n = DimExpr::symbol("N");
+  EXPECT_TRUE((n * c(max) + n * c(max)).hasOverflowed());
+  EXPECT_FALSE((n * c(max) - n * c(max)).hasOverflowed());
 }
 
 TEST(DimExprTest, PolynomialsAreCanonical) {

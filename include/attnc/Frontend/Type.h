@@ -71,6 +71,10 @@ public:
     return it == quotients.end() ? nullptr : &it->second;
   }
 
+  /// Whether a coefficient left int64 in the arithmetic that built this
+  /// dimension (then the terms are meaningless; the checker reports it).
+  bool hasOverflowed() const { return overflowed; }
+
   bool operator==(const DimExpr &rhs) const { return terms == rhs.terms; }
   bool operator!=(const DimExpr &rhs) const { return !(*this == rhs); }
 
@@ -80,6 +84,7 @@ public:
 private:
   /// Monomial (sorted atom names, with repetition) -> coefficient; no zeros.
   std::map<std::vector<std::string>, int64_t> terms;
+  bool overflowed = false;
   /// Quotient atoms by name, for substitution: name -> (numerator, divisor).
   std::map<std::string,
            std::pair<std::shared_ptr<DimExpr>, std::shared_ptr<DimExpr>>>

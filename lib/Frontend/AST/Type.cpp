@@ -81,8 +81,11 @@ std::optional<int64_t> DimExpr::getConstant() const {
 
 DimExpr DimExpr::operator+(const DimExpr &rhs) const {
   DimExpr r = *this;
+  r.overflowed |= rhs.overflowed;
   for (const auto &[mono, coeff] : rhs.terms) {
-    int64_t c = (r.terms[mono] += coeff);
+    int64_t c = 0;
+    r.overflowed |= __builtin_add_overflow(r.terms[mono], coeff, &c);
+    r.terms[mono] = c;
     if (c == 0)
       r.terms.erase(mono);
   }
@@ -96,12 +99,16 @@ DimExpr DimExpr::operator-(const DimExpr &rhs) const {
 
 DimExpr DimExpr::operator*(const DimExpr &rhs) const {
   DimExpr r;
+  r.overflowed = overflowed || rhs.overflowed;
   for (const auto &[ma, ca] : terms) {
     for (const auto &[mb, cb] : rhs.terms) {
       std::vector<std::string> mono = ma;
       mono.insert(mono.end(), mb.begin(), mb.end());
       std::sort(mono.begin(), mono.end());
-      int64_t c = (r.terms[mono] += ca * cb);
+      int64_t product = 0, c = 0;
+      r.overflowed |= __builtin_mul_overflow(ca, cb, &product);
+      r.overflowed |= __builtin_add_overflow(r.terms[mono], product, &c);
+      r.terms[mono] = c;
       if (c == 0)
         r.terms.erase(mono);
     }
@@ -121,15 +128,23 @@ static int64_t floorDivInt(int64_t a, int64_t b) {
 }
 
 DimExpr DimExpr::floorDiv(const DimExpr &rhs) const {
+  // The result has overflowed when an operand has.
+  auto keep = [&](DimExpr d) {
+    d.overflowed |= overflowed || rhs.overflowed;
+    return d;
+  };
   std::optional<int64_t> divisor = rhs.getConstant();
   if (divisor && *divisor == 0)
     return *this; // Callers report division by zero before dividing.
   if (divisor && *divisor == 1)
     return *this;
+  // -2^63 / -1 does not fit: a product that records it.
+  if (divisor && *divisor == -1)
+    return *this * constant(-1);
   if (std::optional<int64_t> value = getConstant(); value && divisor)
-    return constant(floorDivInt(*value, *divisor));
+    return keep(constant(floorDivInt(*value, *divisor)));
   if (*this == rhs)
-    return constant(1);
+    return keep(constant(1));
 
   // Exact division by a constant, or by a single monomial that divides every
   // term (N*D / D = N).
@@ -157,7 +172,7 @@ DimExpr DimExpr::floorDiv(const DimExpr &rhs) const {
     }
     if (exact) {
       r.quotients = quotients;
-      return r;
+      return keep(r);
     }
   }
 
@@ -168,12 +183,13 @@ DimExpr DimExpr::floorDiv(const DimExpr &rhs) const {
   r.quotients.insert(rhs.quotients.begin(), rhs.quotients.end());
   r.quotients[name] = {std::make_shared<DimExpr>(*this),
                        std::make_shared<DimExpr>(rhs)};
-  return r;
+  return keep(r);
 }
 
 DimExpr
 DimExpr::substitute(const std::map<std::string, DimExpr> &bindings) const {
   DimExpr r;
+  r.overflowed = overflowed;
   for (const auto &[mono, coeff] : terms) {
     DimExpr product = constant(coeff);
     for (const std::string &atom : mono) {

@@ -33,6 +33,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Frontend/Parse.h"
+#include "attnc/Frontend/Limits.h"
 
 #include "ASTBuilder.h"
 
@@ -777,23 +778,60 @@ private:
     return false;
   }
 
+  /// The text of a source file: a regular file, or a pipe (`<(...)`), of
+  /// at most kMaxSourceBytes, so that `import "/dev/zero"` is an error and
+  /// not an endless read.
   static std::optional<std::string> readFile(const std::string &path,
                                              std::string &reason) {
-    if (llvm::sys::fs::is_directory(path)) {
-      reason = "Is a directory";
-      return std::nullopt;
-    }
-    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-        llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                    /*RequiresNullTerminator=*/false);
-    if (std::error_code ec = buffer.getError()) {
+    auto failed = [&](std::error_code ec) -> std::nullopt_t {
       reason = ec.message();
       // Capitalised like strerror, which the user may know from other tools.
       if (!reason.empty())
         reason[0] = static_cast<char>(std::toupper(reason[0]));
       return std::nullopt;
+    };
+    llvm::sys::fs::file_status status;
+    if (std::error_code ec = llvm::sys::fs::status(path, status))
+      return failed(ec);
+    llvm::sys::fs::file_type type = status.type();
+    if (type == llvm::sys::fs::file_type::directory_file) {
+      reason = "Is a directory";
+      return std::nullopt;
     }
-    return std::string((*buffer)->getBuffer());
+    std::string limit = std::to_string(kMaxSourceBytes >> 20) + " MiB";
+    if (type != llvm::sys::fs::file_type::regular_file &&
+        type != llvm::sys::fs::file_type::fifo_file) {
+      reason = "Not a regular file";
+      return std::nullopt;
+    }
+    if (status.getSize() > kMaxSourceBytes) {
+      reason = "Larger than " + limit + ", the limit for a source file";
+      return std::nullopt;
+    }
+    llvm::Expected<llvm::sys::fs::file_t> file =
+        llvm::sys::fs::openNativeFileForRead(path);
+    if (!file)
+      return failed(llvm::errorToErrorCode(file.takeError()));
+    std::string text;
+    char chunk[65536];
+    while (true) {
+      llvm::Expected<size_t> read =
+          llvm::sys::fs::readNativeFile(*file, llvm::MutableArrayRef(chunk));
+      if (!read) {
+        llvm::sys::fs::closeFile(*file);
+        return failed(llvm::errorToErrorCode(read.takeError()));
+      }
+      if (*read == 0)
+        break;
+      text.append(chunk, *read);
+      if (text.size() > kMaxSourceBytes) {
+        llvm::sys::fs::closeFile(*file);
+        reason = "Larger than " + limit + ", the limit for a source file";
+        return std::nullopt;
+      }
+    }
+    llvm::sys::fs::closeFile(*file);
+    return text;
   }
 
   Module &module;

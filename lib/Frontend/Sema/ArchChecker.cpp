@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Checker.h"
+#include "attnc/Frontend/Limits.h"
 
 #include "llvm/Support/Casting.h"
 
@@ -65,6 +66,20 @@ struct TermArgs {
     return false;
   }
   std::optional<DimExpr> dim(size_t i) { return c.evalDim(*term.args[i]); }
+  /// A width (of an output dimension): positive when it is a constant.
+  std::optional<DimExpr> width(size_t i) {
+    std::optional<DimExpr> d = dim(i);
+    if (std::optional<int64_t> v = d ? d->getConstant() : std::nullopt;
+        v && (*v <= 0 || *v > kMaxElements)) {
+      c.error(term.args[i]->getLoc(),
+              "the width of '" + term.name + "' is " + std::to_string(*v) +
+                  (*v <= 0 ? "; widths must be positive"
+                           : "; the limit is 2^34 = " +
+                                 std::to_string(kMaxElements)));
+      return std::nullopt;
+    }
+    return d;
+  }
   /// A compile-time integer, e.g. a dimension number.
   std::optional<int64_t> constant(size_t i, const char *what) {
     std::optional<DimExpr> d = dim(i);
@@ -230,10 +245,22 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
     }
     std::vector<DimExpr> out = shape;
     if (!term.args.empty()) {
-      std::optional<DimExpr> d = args.dim(0);
+      std::optional<DimExpr> d = args.width(0);
       if (!d)
         return std::nullopt;
       out.back() = *d;
+    }
+    // Its weight is [in, out].
+    std::optional<int64_t> in = shape.back().getConstant(),
+                           width = out.back().getConstant();
+    int64_t weights = 0;
+    if (in && width &&
+        (__builtin_mul_overflow(*in, *width, &weights) ||
+         weights > kMaxElements)) {
+      error(loc, "the weight of 'linear' would be " + std::to_string(*in) +
+                     " x " + std::to_string(*width) + "; the limit is 2^34 = " +
+                     std::to_string(kMaxElements) + " elements");
+      return std::nullopt;
     }
     return Values{x.withShape(out)};
   }
@@ -312,8 +339,8 @@ std::optional<Values> Checker::checkTerm(const Term &term, Values input,
       error(loc, "'embed' needs integer token ids, but it is given " + x.str());
       return std::nullopt;
     }
-    std::optional<DimExpr> d = args.dim(1);
-    if (!args.dim(0) || !d)
+    std::optional<DimExpr> vocab = args.width(0), d = args.width(1);
+    if (!vocab || !d)
       return std::nullopt;
     std::vector<DimExpr> out = shape;
     out.push_back(*d);
@@ -513,6 +540,12 @@ std::optional<Values> Checker::checkStage(Stage &stage, Values input,
       error(repeat.count->getLoc(), "'repeat' needs a compile-time count of "
                                     "at least 1, but it is " +
                                         n->str());
+      return std::nullopt;
+    }
+    if (*n->getConstant() > kMaxRepeat) {
+      error(repeat.count->getLoc(), "'repeat' is unrolled, and " + n->str() +
+                                        " copies are more than the limit of " +
+                                        std::to_string(kMaxRepeat));
       return std::nullopt;
     }
     std::optional<Values> body = checkPipeline(repeat.body, input, annotate);

@@ -134,7 +134,10 @@ public:
   // Constants, dimensions, types
   //===--------------------------------------------------------------------===//
   /// Evaluates a compile-time number (const defaults, `const` decls).
+  /// Integer arithmetic is checked: a result outside int64 is an error.
   std::optional<ConstValue> evalConst(const Expr &expr);
+  /// Reports that `expr` overflows 64-bit integers.
+  std::nullopt_t overflow(const Expr &expr);
   /// Evaluates a dimension. With `declareSizes`, unknown names become run-time
   /// sizes (only in parameter types).
   std::optional<DimExpr> evalDim(const Expr &expr, bool declareSizes = false,

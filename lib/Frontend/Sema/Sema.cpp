@@ -14,6 +14,7 @@
 
 #include "Checker.h"
 
+#include "attnc/Frontend/Limits.h"
 #include "attnc/Frontend/Sema.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -21,6 +22,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 
 using namespace attnc;
@@ -63,6 +65,10 @@ ElemType Checker::promote(ElemType a, ElemType b) {
     auto rank = [](ElemType t) {
       return t == ElemType::F64 ? 3 : t == ElemType::F32 ? 2 : 1;
     };
+    // Neither half format holds the other (f16 has the precision, bf16 the
+    // range): their common type is f32, as in PyTorch.
+    if (rank(a) == 1 && rank(b) == 1 && a != b)
+      return ElemType::F32;
     return rank(a) >= rank(b) ? a : b;
   }
   if (isFloat(a))
@@ -154,12 +160,23 @@ void Checker::unknownName(const Location &loc, const std::string &name) {
                              name + ", ...] = ...'");
     return;
   }
+  // A top-level constant that has no value yet: defined below, or in a
+  // cycle of constants.
+  if (auto g = globals.find(name); g != globals.end() &&
+                                   isa<ConstDecl>(g->second) &&
+                                   !globalScope.count(name)) {
+    error(loc, "constant '" + name +
+                   "' is used before its value is known; a constant may use "
+                   "only the constants defined above it");
+    note(g->second->getLoc(), "'" + name + "' is defined here");
+    return;
+  }
   // Suggest a visible name one or two edits away.
   std::string best;
   unsigned bestDistance = 3;
   auto consider = [&](const std::string &candidate) {
     unsigned d = llvm::StringRef(name).edit_distance(candidate);
-    if (d < bestDistance && d < name.size()) {
+    if (d > 0 && d < bestDistance && d < name.size()) {
       bestDistance = d;
       best = candidate;
     }
@@ -180,6 +197,13 @@ void Checker::unknownName(const Location &loc, const std::string &name) {
 //===----------------------------------------------------------------------===//
 // Constants and dimensions
 //===----------------------------------------------------------------------===//
+
+std::nullopt_t Checker::overflow(const Expr &expr) {
+  error(expr.getLoc(), "'" + show(expr) +
+                           "' overflows: compile-time integers are 64-bit "
+                           "(from -2^63 to 2^63 - 1)");
+  return std::nullopt;
+}
 
 std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
   if (const auto *e = dyn_cast<IntLitExpr>(&expr))
@@ -210,6 +234,8 @@ std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
     std::optional<ConstValue> v = evalConst(*e->operand);
     if (!v)
       return std::nullopt;
+    if (v->isInt && v->intValue == std::numeric_limits<int64_t>::min())
+      return overflow(expr);
     return v->isInt ? ConstValue::ofInt(-v->intValue)
                     : ConstValue::ofFloat(-v->floatValue);
   }
@@ -219,23 +245,33 @@ std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
     if (!a || !b)
       return std::nullopt;
     bool ints = a->isInt && b->isInt;
+    int64_t r = 0;
     switch (e->op) {
     case BinaryOp::Add:
-      return ints ? ConstValue::ofInt(a->intValue + b->intValue)
+      if (ints && __builtin_add_overflow(a->intValue, b->intValue, &r))
+        return overflow(expr);
+      return ints ? ConstValue::ofInt(r)
                   : ConstValue::ofFloat(a->asDouble() + b->asDouble());
     case BinaryOp::Sub:
-      return ints ? ConstValue::ofInt(a->intValue - b->intValue)
+      if (ints && __builtin_sub_overflow(a->intValue, b->intValue, &r))
+        return overflow(expr);
+      return ints ? ConstValue::ofInt(r)
                   : ConstValue::ofFloat(a->asDouble() - b->asDouble());
     case BinaryOp::Mul:
-      return ints ? ConstValue::ofInt(a->intValue * b->intValue)
+      if (ints && __builtin_mul_overflow(a->intValue, b->intValue, &r))
+        return overflow(expr);
+      return ints ? ConstValue::ofInt(r)
                   : ConstValue::ofFloat(a->asDouble() * b->asDouble());
     case BinaryOp::Div:
       if (b->asDouble() == 0) {
         error(e->getLoc(), "division by zero in a compile-time constant");
         return std::nullopt;
       }
-      if (ints && b->intValue == -1)
-        return ConstValue::ofInt(int64_t(0 - uint64_t(a->intValue)));
+      if (ints && b->intValue == -1) {
+        if (a->intValue == std::numeric_limits<int64_t>::min())
+          return overflow(expr);
+        return ConstValue::ofInt(-a->intValue);
+      }
       if (ints) {
         if (a->intValue % b->intValue != 0) {
           error(e->getLoc(), "'" + show(*e) + "' is not exact: " + a->str() +
@@ -249,9 +285,16 @@ std::optional<ConstValue> Checker::evalConst(const Expr &expr) {
       return ConstValue::ofFloat(a->asDouble() / b->asDouble());
     case BinaryOp::Pow:
       if (ints && b->intValue >= 0) {
-        int64_t r = 1;
-        for (int64_t i = 0; i < b->intValue && i < 64; ++i)
-          r *= a->intValue;
+        // |a| <= 1 never overflows; any other base does within 64 factors.
+        int64_t base = a->intValue, n = b->intValue;
+        if (base == 0 || base == 1)
+          return ConstValue::ofInt(n == 0 ? 1 : base);
+        if (base == -1)
+          return ConstValue::ofInt(n % 2 == 0 ? 1 : -1);
+        r = 1;
+        for (int64_t i = 0; i < n; ++i)
+          if (__builtin_mul_overflow(r, base, &r))
+            return overflow(expr);
         return ConstValue::ofInt(r);
       }
       return ConstValue::ofFloat(std::pow(a->asDouble(), b->asDouble()));
@@ -308,10 +351,18 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
     }
   }
   if (const auto *e = dyn_cast<UnaryExpr>(&expr)) {
-    if (e->op == UnaryOp::Neg)
-      if (std::optional<DimExpr> d = evalDim(*e->operand, declareSizes, quiet))
-        return DimExpr::constant(-1) * *d;
-    if (e->op == UnaryOp::Neg || quiet)
+    if (e->op == UnaryOp::Neg) {
+      std::optional<DimExpr> d = evalDim(*e->operand, declareSizes, quiet);
+      if (!d)
+        return std::nullopt;
+      DimExpr negated = DimExpr::constant(-1) * *d;
+      if (!negated.hasOverflowed())
+        return negated;
+      if (!quiet)
+        overflow(*e);
+      return std::nullopt;
+    }
+    if (quiet)
       return std::nullopt;
   }
   if (const auto *e = dyn_cast<BinaryExpr>(&expr)) {
@@ -323,13 +374,22 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
       std::optional<DimExpr> b = evalDim(*e->rhs, declareSizes, quiet);
       if (!a || !b)
         return std::nullopt;
+      // An operand that overflowed was reported where it did.
+      auto checked = [&](DimExpr d) -> std::optional<DimExpr> {
+        if (d.hasOverflowed()) {
+          if (!quiet)
+            overflow(*e);
+          return std::nullopt;
+        }
+        return d;
+      };
       switch (e->op) {
       case BinaryOp::Add:
-        return *a + *b;
+        return checked(*a + *b);
       case BinaryOp::Sub:
-        return *a - *b;
+        return checked(*a - *b);
       case BinaryOp::Mul:
-        return *a * *b;
+        return checked(*a * *b);
       case BinaryOp::Div:
       case BinaryOp::Mod: {
         std::optional<int64_t> ca = a->getConstant(), cb = b->getConstant();
@@ -353,7 +413,7 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
                                  " is not divisible by " + std::to_string(*cb));
           return std::nullopt;
         }
-        return a->floorDiv(*b);
+        return checked(a->floorDiv(*b));
       }
       default:
         break;
@@ -370,8 +430,14 @@ std::optional<DimExpr> Checker::evalDim(const Expr &expr, bool declareSizes,
 std::optional<ValueType> Checker::resolveType(const TypeExpr &type,
                                               bool declareSizes) {
   if (const auto *t = dyn_cast<TensorTypeExpr>(&type)) {
+    if (t->dims.size() > kMaxRank) {
+      error(t->getLoc(), "a tensor of rank " + std::to_string(t->dims.size()) +
+                             "; the limit is " + std::to_string(kMaxRank));
+      return std::nullopt;
+    }
     std::vector<DimExpr> dims;
     bool ok = true;
+    int64_t elements = 1; // of the constant dimensions
     for (const ExprPtr &dimExpr : t->dims) {
       std::optional<DimExpr> d = evalDim(*dimExpr, declareSizes);
       if (!d) {
@@ -383,6 +449,14 @@ std::optional<ValueType> Checker::resolveType(const TypeExpr &type,
                                      std::to_string(*c) +
                                      "; dimensions must be positive");
         ok = false;
+      } else if (c && (__builtin_mul_overflow(elements, *c, &elements) ||
+                       elements > kMaxElements)) {
+        error(dimExpr->getLoc(),
+              "the tensor has more than 2^34 elements at dimension '" +
+                  show(*dimExpr) + "' (" + std::to_string(*c) +
+                  "); the limit is 2^34 = " + std::to_string(kMaxElements));
+        ok = false;
+        elements = 1;
       }
       dims.push_back(*d);
     }
