@@ -28,6 +28,7 @@
 
 #include <cstdlib>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -253,6 +254,48 @@ static std::map<std::string, int64_t> getDefaultSizes(const Decl *entry) {
   return defaults;
 }
 
+/// Refuses inputs that do not fit in memory: the run holds each as float64
+/// values (the interpreter's), and half the machine's memory is the limit,
+/// so that `--set N=3000000000` is an error, not an abort or a swap storm.
+static int checkInputMemory(llvm::StringRef entry,
+                            const std::vector<RunParam> &params) {
+  uint64_t total = 0;
+  std::string largest;
+  uint64_t largestBytes = 0;
+  for (const RunParam &param : params) {
+    uint64_t elements = 1;
+    bool overflow = false;
+    for (int64_t extent : param.value.shape)
+      overflow |= __builtin_mul_overflow(elements, uint64_t(extent), &elements);
+    uint64_t bytes = 0;
+    overflow |= __builtin_mul_overflow(elements, uint64_t(8), &bytes);
+    overflow |= __builtin_add_overflow(total, bytes, &total);
+    if (overflow)
+      return inputError("the inputs of '" + entry +
+                        "' have more elements than 64-bit integers count ('" +
+                        param.name +
+                        "': " + npy::shapeToString(param.value.shape) +
+                        "); give smaller sizes with --set");
+    if (bytes > largestBytes) {
+      largestBytes = bytes;
+      largest = "'" + param.name + "' " + npy::shapeToString(param.value.shape);
+    }
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || pageSize <= 0)
+    return kExitSuccess;
+  uint64_t limit = uint64_t(pages) * uint64_t(pageSize) / 2;
+  if (total <= limit)
+    return kExitSuccess;
+  auto gib = [](uint64_t bytes) {
+    return llvm::formatv("{0:f1} GiB", double(bytes) / (1 << 30)).str();
+  };
+  return inputError("the inputs of '" + entry + "' need " + gib(total) +
+                    " as float64 (the largest is " + largest +
+                    "), more than half of this machine's " + gib(limit * 2) +
+                    "; give smaller sizes with --set");
+}
+
 /// Binds the entry's size symbols (from --set, then from the shapes of the
 /// --input arrays, else by default), checks every given array against its
 /// parameter's type
@@ -383,6 +426,8 @@ static int prepareArgs(const Invocation &inv, const Decl *entryDecl,
     }
     param.value.shape = shape;
   }
+  if (int rc = checkInputMemory(entry, params))
+    return rc;
   // Integer inputs are ids: token ids, segment ids, positions. Drawn below
   // the smallest extent of any parameter (and 16), they index any of them.
   int64_t idBound = 16;
@@ -656,10 +701,44 @@ static double printComparison(llvm::raw_ostream &os, llvm::StringRef name,
   return rel;
 }
 
+namespace {
+/// The .npy files of a run: each is written beside its final name and
+/// renamed once every entry has run, so that a failed run leaves no output
+/// (a second entry that failed used to leave the first one's files).
+class PendingOutputs {
+public:
+  PendingOutputs() = default;
+  PendingOutputs(const PendingOutputs &) = delete;
+  PendingOutputs &operator=(const PendingOutputs &) = delete;
+  ~PendingOutputs() {
+    for (const auto &file : files)
+      llvm::sys::fs::remove(file.first);
+  }
+
+  /// The path to write for the output `finalPath`.
+  std::string add(const std::string &finalPath) {
+    files.emplace_back(finalPath + ".partial", finalPath);
+    return files.back().first;
+  }
+  /// Renames every written file to its final name.
+  int commit() {
+    for (const auto &[partial, final] : files)
+      if (std::error_code ec = llvm::sys::fs::rename(partial, final))
+        return inputError("cannot write '" + final + "': " + ec.message());
+    files.clear();
+    return kExitSuccess;
+  }
+
+private:
+  std::vector<std::pair<std::string, std::string>> files;
+};
+} // namespace
+
 /// Runs one entry (`step`: its step entry NAME_step); `prefix` names its
-/// outputs when several entries run.
+/// outputs when several entries run. The outputs go to `outputs`.
 static int runEntry(const Invocation &inv, Module &module, const Decl *entry,
-                    llvm::StringRef prefix, bool step = false) {
+                    llvm::StringRef prefix, PendingOutputs &outputs,
+                    bool step = false) {
   // --entry: only the entry and what it uses are lowered.
   std::vector<const Decl *> roots;
   if (inv.entry)
@@ -750,7 +829,7 @@ static int runEntry(const Invocation &inv, Module &module, const Decl *entry,
           prefix.empty() ? names[i] : (prefix + "." + names[i]).str();
       llvm::SmallString<256> path(inv.outputDir);
       llvm::sys::path::append(path, file + ".npy");
-      if (int rc = writeResult(std::string(path), results[i]))
+      if (int rc = writeResult(outputs.add(std::string(path)), results[i]))
         return rc;
       printSummary(llvm::outs(), file, results[i]);
     }
@@ -839,22 +918,29 @@ int attnc::driver::runRun(const Invocation &inv) {
                              : " (entries: " + joinQuoted(entryNames) + ")"));
     if (int rc = checkSetNames(inv, module, {entry}))
       return rc;
-    return runEntry(inv, module, entry, "", step);
+    PendingOutputs outputs;
+    if (int rc = runEntry(inv, module, entry, "", outputs, step))
+      return rc;
+    return outputs.commit();
   }
   if (entries.empty())
     return usageError(inv.files.front() + " defines no fn or arch to run");
   if (int rc = checkSetNames(inv, module, entries))
     return rc;
-  if (entries.size() == 1)
-    return runEntry(inv, module, entries.front(), "");
+  PendingOutputs outputs;
+  if (entries.size() == 1) {
+    if (int rc = runEntry(inv, module, entries.front(), "", outputs))
+      return rc;
+    return outputs.commit();
+  }
   if (!inv.inputs.empty())
     return usageError("--input needs --entry NAME: " + inv.files.front() +
                       " defines several fns and archs (entries: " +
                       joinQuoted(entryNames) + ")");
   for (const Decl *entry : entries)
-    if (int rc = runEntry(inv, module, entry, entry->getName()))
+    if (int rc = runEntry(inv, module, entry, entry->getName(), outputs))
       return rc;
-  return kExitSuccess;
+  return outputs.commit();
 }
 
 int attnc::driver::runBench(const Invocation &inv) { return runRun(inv); }

@@ -452,9 +452,10 @@ std::optional<ValueType> Checker::resolveType(const TypeExpr &type,
       } else if (c && (__builtin_mul_overflow(elements, *c, &elements) ||
                        elements > kMaxElements)) {
         error(dimExpr->getLoc(),
-              "the tensor has more than 2^34 elements at dimension '" +
+              "the constant dimensions of this tensor, up to '" +
                   show(*dimExpr) + "' (" + std::to_string(*c) +
-                  "); the limit is 2^34 = " + std::to_string(kMaxElements));
+                  "), multiply to more than the limit of 2^34 = " +
+                  std::to_string(kMaxElements) + " elements");
         ok = false;
         elements = 1;
       }
