@@ -621,6 +621,11 @@ Checker::checkFunction(FnDecl &fn,
   pushScope();
   declareConsts(fn.constParams, consts);
   FnInstance instance;
+  if (fn.params.size() > kMaxParams)
+    error(fn.params[kMaxParams].loc,
+          "'" + fn.getName() + "' has " + std::to_string(fn.params.size()) +
+              " parameters; the limit is " + std::to_string(kMaxParams) +
+              " (pass many tensors as one with a leading dimension)");
   for (Param &p : fn.params) {
     std::optional<ValueType> t = resolveType(*p.type, /*declareSizes=*/true);
     Symbol s;
