@@ -7,7 +7,8 @@ For each workload and N it runs
   bench/build/openblas_attention (unfused GEMM-softmax-GEMM, and a plain SGEMM
   of the same useful FLOP count as the "SGEMM peak" reference)
 and prints a markdown table (also to --output FILE; raw JSON lines to --json-out).
-If `attnc bench` is missing, the baselines still run and the attnc columns read '-'.
+If a baseline (or `attnc bench`) cannot run, the script lists what failed and exits
+with 1 without a table; --allow-missing prints the table with '-' in its columns.
 
 Usage: /usr/bin/python3 bench/run.py [--threads T] [--repeat R] [--quick]
 """
@@ -150,6 +151,8 @@ def main():
     ap.add_argument("--output", help="also write the markdown report here")
     ap.add_argument("--json-out", help="write every raw JSON record here")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per command")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="print the table even when a baseline or attnc failed ('-')")
     ap.add_argument("--glibc-defaults", action="store_true",
                     help="glibc's default malloc thresholds (see MALLOC_ENV)")
     a = ap.parse_args()
@@ -238,9 +241,19 @@ def main():
             fmt(t.get("openblas") and t["openblas"] * 1e3), fmt(sg, "%.1f"),
             fmt(at and t.get("torch") and t["torch"] / at),
             fmt(at and t.get("openblas") and t["openblas"] / at), rss))
-    failures = [(name, n, e) for name, n, _, _, errs in rows for e in errs]
+    failures = ["%s N=%d: %s" % (name, n, e) for name, n, _, _, errs in rows for e in errs]
+    if attnc_missing and not a.no_attnc:
+        failures.insert(0, "attnc bench: " + attnc_missing)
+    if ob_err:
+        failures.insert(0, "OpenBLAS baseline: " + ob_err)
+    if failures and not a.allow_missing:
+        log("run.py: no table, since these did not run (scripts/setup.sh --bench "
+            "installs the baselines; --allow-missing prints the table anyway):")
+        for f in failures:
+            log("- " + f)
+        sys.exit(1)
     if failures:
-        out += ["", "Failures:"] + ["- %s N=%d: %s" % f for f in failures]
+        out += ["", "Failures:"] + ["- " + f for f in failures]
     write_report(out, a.output, a.json_out, raw)
 
 

@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
 # Installs every Debian package attnc needs to build and test. Idempotent: when
 # everything is present it only checks (no apt-get update), so it is quick.
+#   scripts/setup.sh           the build and the test suite
+#   scripts/setup.sh --bench   also the benchmarks' baselines (bench/README.md):
+#                              PyTorch (python3-torch) and OpenBLAS
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h | --help)
+      sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "setup.sh: unknown option '$arg' (expected --bench)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools   # LLVM/MLIR 22, lit, FileCheck
@@ -11,6 +29,9 @@ packages=(
   clang-format-22                                          # utils/lint.sh (bookworm-security)
   libomp-22-dev                                            # OpenMP runtime of CPU libraries
 )
+if [ "$bench" -eq 1 ]; then
+  packages+=(python3-torch libopenblas-dev)                # bench/ baselines
+fi
 
 missing=()
 for p in "${packages[@]}"; do
