@@ -593,6 +593,14 @@ void Checker::declareConsts(const std::vector<ConstParam> &params,
 Symbol *Checker::declareIndex(const std::string &name, const Location &loc,
                               std::optional<DimExpr> extent,
                               const Location &extentLoc) {
+  // Like a dimension, an extent must be positive: `i < 0` has no index.
+  bool poisoned = false;
+  if (std::optional<int64_t> c = extent ? extent->getConstant() : std::nullopt;
+      c && *c <= 0) {
+    error(extentLoc, "the extent of '" + name + "' is " + std::to_string(*c) +
+                         "; extents must be positive, as dimensions are");
+    poisoned = true;
+  }
   Symbol s;
   s.kind = Symbol::Kind::Index;
   s.loc = loc;
@@ -600,6 +608,7 @@ Symbol *Checker::declareIndex(const std::string &name, const Location &loc,
   // A bad extent was reported; a placeholder keeps the body checkable.
   s.dim = extent.value_or(DimExpr::symbol("?"));
   s.extentLoc = extentLoc;
+  s.poisoned = poisoned;
   return declare(name, s);
 }
 
@@ -951,6 +960,15 @@ void BodyChecker::checkIndexedDef(IndexedDefStmt &stmt) {
     if (idx.extent) {
       s.dim = c.evalDim(*idx.extent);
       s.extentLoc = idx.extent->getLoc();
+      if (std::optional<int64_t> n =
+              s.dim ? s.dim->getConstant() : std::nullopt;
+          n && *n <= 0) {
+        c.error(idx.extent->getLoc(),
+                "the extent of '" + idx.name + "' is " + std::to_string(*n) +
+                    "; extents must be positive, as dimensions "
+                    "are");
+        s.poisoned = true;
+      }
     }
     indexSymbols.push_back(c.declare(idx.name, s));
   }
