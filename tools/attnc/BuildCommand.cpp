@@ -131,6 +131,16 @@ int attnc::driver::runBuild(const Invocation &inv) {
     if (err)
       return inputError("cannot write '" + headerPath +
                         "': " + llvm::toString(std::move(err)));
+    // NAME.json: the same entries for callers that do not parse C.
+    llvm::SmallString<256> descriptionPath(headerPath);
+    llvm::sys::path::replace_extension(descriptionPath, ".json");
+    err = llvm::writeToOutput(descriptionPath, [&](llvm::raw_ostream &os) {
+      os << cpu::writeDescription(sigs, name);
+      return llvm::Error::success();
+    });
+    if (err)
+      return inputError("cannot write '" + descriptionPath +
+                        "': " + llvm::toString(std::move(err)));
     return kExitSuccess;
   });
 }

@@ -123,6 +123,12 @@ LogicalResult addCWrappers(ModuleOp module, const EntrySignature &entry);
 std::string writeHeader(const std::vector<EntrySignature> &entries,
                         const std::string &libraryName);
 
+/// The machine-readable form of the same entries (EntryDescription.cpp):
+/// JSON that `attnc build` writes as NAME.json beside NAME.h, for callers
+/// such as the Python package that must not parse C.
+std::string writeDescription(const std::vector<EntrySignature> &entries,
+                             const std::string &libraryName);
+
 } // namespace mlir::attnc::cpu
 
 #endif // ATTNC_TARGET_CPU_ENTRYABI_H
