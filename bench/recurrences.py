@@ -120,17 +120,10 @@ def main():
                 if not ob_err:
                     jobs["sgemm"] = [common.OPENBLAS_BIN, "--variant", "sgemm", "--flops", str(fl),
                                      "--threads", str(T), "--repeat", str(a.repeat)]
-                res = {}
-                for key, cmd in jobs.items():
-                    recs, err = common.run_json(cmd, a.timeout, env)
-                    raw.extend(dict(r, workload=name, column=key) for r in recs)
-                    if err or not recs or "median_s" not in recs[0]:
-                        msg = err or (recs and recs[0].get("error"))
-                        failures.append("T=%d %s N=%d %s: %s" % (T, name, n, key, msg))
-                        log("   %-13s FAILED: %s" % (key, msg))
-                    else:
-                        res[key] = recs[0]
-                        log("   %-13s %.4f s" % (key, recs[0]["median_s"]))
+                records = []
+                res = common.run_jobs(jobs, a.timeout, env, "T=%d %s N=%d" % (T, name, n),
+                                      records, failures, width=13)
+                raw.extend(dict(r, workload=name) for r in records)
                 rows.append((name, n, fl, res))
         tables[T] = rows
 

@@ -86,6 +86,25 @@ def run_json(cmd, timeout, env=None):
     return recs, None
 
 
+def run_jobs(jobs, timeout, env, label, raw, failures, width=11):
+    """Runs each command of `jobs` (column -> argv) and returns column ->
+    its first JSON record; the raw records go to `raw` (tagged with the
+    column), a failed column to `failures` as "LABEL COLUMN: why"."""
+    res = {}
+    for key, cmd in jobs.items():
+        recs, err = run_json(cmd, timeout, env)
+        raw.extend(dict(r, column=key) for r in recs)
+        if err or not recs or "median_s" not in recs[0]:
+            msg = err or (recs and recs[0].get("error"))
+            failures.append("%s %s: %s" % (label, key, msg))
+            print("   %-*s FAILED: %s" % (width, key, msg), file=sys.stderr, flush=True)
+        else:
+            res[key] = recs[0]
+            print("   %-*s %.4f s" % (width, key, recs[0]["median_s"]),
+                  file=sys.stderr, flush=True)
+    return res
+
+
 def attnc_bench_available(attnc):
     if not os.path.exists(attnc):
         return "no attnc binary at %s" % attnc

@@ -332,14 +332,17 @@ void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
             ? mul(arith::CeilDivUIOp::create(b, loc, reach, cIdx(kLanes)),
                   cIdx(kLanes))
             : (colLimit ? colLimit : cIdx(cols));
+    if (blockVectors == 1) {
+      loop(cIdx(0), colEnd, kLanes, [&](Value j) { block(i0, pEnd, j, 1); });
+      return;
+    }
     // Blocks of blockVectors vectors, then single vectors for the rest.
     int64_t wide = blockVectors * kLanes;
     Value wideEnd = arith::SubIOp::create(
         b, loc, colEnd, arith::RemUIOp::create(b, loc, colEnd, cIdx(wide)));
     loop(cIdx(0), wideEnd, wide,
          [&](Value j) { block(i0, pEnd, j, blockVectors); });
-    if (blockVectors > 1)
-      loop(wideEnd, colEnd, kLanes, [&](Value j) { block(i0, pEnd, j, 1); });
+    loop(wideEnd, colEnd, kLanes, [&](Value j) { block(i0, pEnd, j, 1); });
   });
 }
 

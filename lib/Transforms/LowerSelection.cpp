@@ -66,16 +66,24 @@ using namespace mlir::attnc;
 
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
-/// A tensor.generate of `type` (whose dynamic extents are `sizes[d]` for
-/// each dynamic d; `sizes` has one value per dimension) yielding `body`.
-static Value generate(OpBuilder &b, Location loc, RankedTensorType type,
-                      ArrayRef<Value> sizes, BodyFn body) {
+/// The `sizes[d]` (one value per dimension) of the dynamic dimensions d of
+/// `type`: the operands that give a new tensor of that type its extents.
+static SmallVector<Value> dynamicSizes(RankedTensorType type,
+                                       ArrayRef<Value> sizes) {
   SmallVector<Value> dynamic;
   for (auto [d, extent] : llvm::enumerate(type.getShape()))
     if (ShapedType::isDynamic(extent))
       dynamic.push_back(sizes[d]);
+  return dynamic;
+}
+
+/// A tensor.generate of `type` (whose dynamic extents are `sizes[d]` for
+/// each dynamic d; `sizes` has one value per dimension) yielding `body`.
+static Value generate(OpBuilder &b, Location loc, RankedTensorType type,
+                      ArrayRef<Value> sizes, BodyFn body) {
   return tensor::GenerateOp::create(
-      b, loc, type, dynamic, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+      b, loc, type, dynamicSizes(type, sizes),
+      [&](OpBuilder &nb, Location l, ValueRange ivs) {
         tensor::YieldOp::create(nb, l, body(nb, l, ivs));
       });
 }
@@ -84,11 +92,7 @@ static Value generate(OpBuilder &b, Location loc, RankedTensorType type,
 /// keeps, for values that are read more than once (the file comment).
 static Value materialize(OpBuilder &b, Location loc, RankedTensorType type,
                          ArrayRef<Value> sizes, BodyFn body) {
-  SmallVector<Value> dynamic;
-  for (auto [d, extent] : llvm::enumerate(type.getShape()))
-    if (ShapedType::isDynamic(extent))
-      dynamic.push_back(sizes[d]);
-  Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes(type, sizes));
   int64_t rank = type.getRank();
   auto generic = linalg::GenericOp::create(
       b, loc, type, ValueRange{}, ValueRange{init},
