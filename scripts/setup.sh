@@ -2,8 +2,8 @@
 # Installs every Debian package attnc needs to build and test. Idempotent: when
 # everything is present it only checks (no apt-get update), so it is quick.
 #   scripts/setup.sh           the build and the test suite
-#   scripts/setup.sh --bench   also the benchmarks' baselines (bench/README.md):
-#                              PyTorch (python3-torch) and OpenBLAS
+#   scripts/setup.sh --bench   also the benchmarks' OpenBLAS baseline
+#                              (bench/README.md; PyTorch is in the default set)
 set -euo pipefail
 
 bench=0
@@ -28,9 +28,10 @@ packages=(
   libgtest-dev                                             # unit tests
   clang-format-22                                          # utils/lint.sh (bookworm-security)
   libomp-22-dev                                            # OpenMP runtime of CPU libraries
+  python3-torch                                            # python/tests: torch and as_op
 )
 if [ "$bench" -eq 1 ]; then
-  packages+=(python3-torch libopenblas-dev)                # bench/ baselines
+  packages+=(libopenblas-dev)                              # bench/ baselines
 fi
 
 missing=()

@@ -7,7 +7,7 @@
 ///
 /// \file
 /// The pieces of CPUBackend.h: entry signatures, the CPU compilation
-/// pipeline, and loading a compiled library.
+/// pipeline.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -33,8 +33,6 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <dlfcn.h>
 
 #include <functional>
 #include <map>
@@ -479,39 +477,4 @@ int attnc::driver::compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
           cpu::linkSharedLibrary(object, soPath, /*openmp=*/true, error)))
     return inputError("linking '" + soPath + "' failed: " + error);
   return kExitSuccess;
-}
-
-std::string attnc::driver::describeEntryCode(llvm::StringRef name,
-                                             int32_t code) {
-  std::string what = "the compiled '" + name.str() + "' ";
-  std::string codeText = " (code " + std::to_string(code) + ")";
-  switch (code) {
-  case kEntryCheckFailed:
-    return what + "failed a run-time check" + codeText +
-           "; run it with 'attnc run --backend=interp' to see where";
-  case kEntryBadSize:
-    return "internal error: " + what + "rejected a negative size" + codeText;
-  case kEntryBadStride:
-    return "internal error: " + what + "rejected a stride" + codeText;
-  default:
-    return what + "returned the unknown error code " + std::to_string(code);
-  }
-}
-
-std::unique_ptr<LoadedLibrary> LoadedLibrary::load(const std::string &path,
-                                                   std::string &error) {
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char *message = dlerror();
-    error = message ? message : "dlopen failed";
-    return nullptr;
-  }
-  return std::unique_ptr<LoadedLibrary>(new LoadedLibrary(handle));
-}
-
-LoadedLibrary::~LoadedLibrary() { dlclose(handle); }
-
-LoadedLibrary::PackedFn
-LoadedLibrary::getPacked(const std::string &name) const {
-  return reinterpret_cast<PackedFn>(dlsym(handle, (name + "_packed").c_str()));
 }

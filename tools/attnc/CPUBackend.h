@@ -8,9 +8,9 @@
 /// \file
 /// What `attnc build`, `attnc run --backend=cpu` and `attnc bench` share:
 /// the C signature of an entry, the compilation of a module into a shared
-/// library (attn lowering, bufferization, LLVM, `cc -shared`) and calling an
-/// entry of a loaded library through its packed form, for the source's
-/// entries and their step entries (`NAME_step`).
+/// library (attn lowering, bufferization, LLVM, `cc -shared`), for the
+/// source's entries and their step entries (`NAME_step`). Loading and
+/// calling a built library is attnc/Runtime's.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -89,36 +89,6 @@ int getEntrySignature(const EntryPoint &entry, mlir::ModuleOp ir,
 int compileForCPU(const Invocation &inv, mlir::ModuleOp ir,
                   const std::vector<mlir::attnc::cpu::EntrySignature> &sigs,
                   const std::string &soPath);
-
-/// The error codes of the C functions (attnc/Target/CPU/EntryABI.h).
-enum EntryCode : int32_t {
-  kEntryOk = 0,
-  kEntryBadSize = 1,
-  kEntryBadStride = 2,
-  kEntryCheckFailed = 3,
-};
-
-/// The message for a call of the compiled entry `name` that returned the
-/// non-zero `code`, as in "the compiled 'NAME' failed a run-time check
-/// (code 3); run it with 'attnc run --backend=interp' to see where".
-std::string describeEntryCode(llvm::StringRef name, int32_t code);
-
-/// A library loaded with dlopen, closed on destruction.
-class LoadedLibrary {
-public:
-  /// Loads `path`; null with `error` set on failure.
-  static std::unique_ptr<LoadedLibrary> load(const std::string &path,
-                                             std::string &error);
-  ~LoadedLibrary();
-
-  using PackedFn = int32_t (*)(void *const *, const int64_t *);
-  /// The packed form of entry `name`, or null.
-  PackedFn getPacked(const std::string &name) const;
-
-private:
-  explicit LoadedLibrary(void *handle) : handle(handle) {}
-  void *handle;
-};
 
 } // namespace attnc::driver
 

@@ -22,6 +22,8 @@
 #include "attnc/Frontend/Sema.h"
 #include "attnc/InitAll.h"
 #include "attnc/Interp/Interpreter.h"
+#include "attnc/Runtime/EntryCall.h"
+#include "attnc/Runtime/Library.h"
 #include "attnc/Support/Npy.h"
 #include "attnc/Support/Random.h"
 #include "attnc/Transforms/Passes.h"
@@ -56,7 +58,6 @@
 #include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/SwapByteOrder.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -515,23 +516,6 @@ static int runOnInterp(mlir::ModuleOp ir, const std::string &name,
 
 /// The .npy dtype whose bytes are those of `elem` in the C interface (the
 /// host is little-endian, as npy's elements are).
-static npy::DType cDTypeOf(ElemType elem) {
-  static_assert(llvm::sys::IsLittleEndianHost,
-                "the C interface is read as little-endian npy elements");
-  switch (elem) {
-  case ElemType::F64:
-    return npy::DType::F64;
-  case ElemType::I32:
-    return npy::DType::I32;
-  case ElemType::I64:
-    return npy::DType::I64;
-  case ElemType::I1:
-    return npy::DType::Bool;
-  default:
-    return npy::DType::F32;
-  }
-}
-
 /// Compiles `entry` into a temporary library, calls it on `args` and reads
 /// its outputs back (`bench`: times it instead).
 static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
@@ -563,61 +547,34 @@ static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
   if (inv.threads > 0)
     setenv("OMP_NUM_THREADS", std::to_string(inv.threads).c_str(), 1);
   std::string error;
-  std::unique_ptr<LoadedLibrary> library = LoadedLibrary::load(soPath, error);
+  std::unique_ptr<runtime::LoadedLibrary> library =
+      runtime::LoadedLibrary::load(soPath, error);
   if (!library)
     return inputError("cannot load the compiled library: " + error);
-  LoadedLibrary::PackedFn fn = library->getPacked(sig.name);
+  runtime::LoadedLibrary::PackedFn fn = library->getPacked(sig.name);
   if (!fn)
     return inputError("internal error: no " + sig.name +
                       "_packed in the compiled library");
 
-  std::vector<std::string> buffers;
-  for (size_t i = 0; i < sig.inputs.size(); ++i) {
-    buffers.emplace_back();
-    if (!npy::packElements(args[i].data, cDTypeOf(sig.inputs[i].elem),
-                           buffers.back(), error))
-      return inputError("input '" + sig.inputs[i].name + "': " + error);
-  }
-  std::map<std::string, DimExpr> bindings;
-  for (const auto &[name, value] : sizes)
-    bindings[name] = DimExpr::constant(value);
-  std::vector<std::vector<int64_t>> outShapes;
-  for (const auto &out : sig.outputs) {
-    std::vector<int64_t> shape;
-    int64_t count = 1;
-    for (const DimExpr &dim : out.shape) {
-      std::optional<int64_t> extent = dim.substitute(bindings).getConstant();
-      if (!extent || *extent < 0)
-        return inputError("the extent '" + dim.str() + "' of the output '" +
-                          out.name + "' has no value with these sizes");
-      shape.push_back(*extent);
-      count *= *extent;
-    }
-    outShapes.push_back(shape);
-    // Floats NaN-filled, so that an element the code never writes shows.
-    std::vector<double> poison(count, isFloat(out.elem) ? std::nan("") : 0.0);
-    buffers.emplace_back();
-    if (!npy::packElements(poison, cDTypeOf(out.elem), buffers.back(), error))
-      return inputError("internal error: " + error);
-  }
-  std::vector<void *> pointers;
-  for (std::string &buffer : buffers)
-    pointers.push_back(buffer.data());
-  std::vector<int64_t> sizeValues;
-  for (const std::string &name : sig.sizes)
-    sizeValues.push_back(sizes.at(name));
+  std::vector<const std::vector<double> *> inputs;
+  for (const interp::Tensor &arg : args)
+    inputs.push_back(&arg.data);
+  std::optional<runtime::EntryCall> call =
+      runtime::EntryCall::prepare(sig, sizes, inputs, error);
+  if (!call)
+    return inputError(error);
 
   if (inv.command == Invocation::Command::Bench) {
     // A failed run-time check is an error, not a time.
-    if (int32_t rc = fn(pointers.data(), sizeValues.data())) // warm-up
-      return inputError(describeEntryCode(sig.name, rc));
+    if (int32_t rc = call->call(fn)) // warm-up
+      return inputError(runtime::describeEntryCode(sig.name, rc));
     std::vector<double> times;
     for (unsigned r = 0; r < inv.repeat; ++r) {
       auto start = std::chrono::steady_clock::now();
-      int32_t rc = fn(pointers.data(), sizeValues.data());
+      int32_t rc = call->call(fn);
       auto stop = std::chrono::steady_clock::now();
       if (rc != 0)
-        return inputError(describeEntryCode(sig.name, rc));
+        return inputError(runtime::describeEntryCode(sig.name, rc));
       times.push_back(std::chrono::duration<double>(stop - start).count());
     }
     std::sort(times.begin(), times.end());
@@ -651,20 +608,16 @@ static int runOnCPU(const Invocation &inv, const EntryPoint &entry,
 
   // On a failed run-time check the outputs hold unspecified values: no
   // result is written.
-  if (int32_t rc = fn(pointers.data(), sizeValues.data()))
-    return inputError(describeEntryCode(sig.name, rc));
+  if (int32_t rc = call->call(fn))
+    return inputError(runtime::describeEntryCode(sig.name, rc));
   for (size_t i = 0; i < sig.outputs.size(); ++i) {
     const auto &out = sig.outputs[i];
     interp::Tensor t;
     t.kind = isFloat(out.elem)          ? interp::ElemKind::Float
              : out.elem == ElemType::I1 ? interp::ElemKind::Bool
                                         : interp::ElemKind::Int;
-    t.shape = outShapes[i];
-    const std::string &bytes = buffers[sig.inputs.size() + i];
-    npy::DType dtype = cDTypeOf(out.elem);
-    if (!npy::unpackElements(bytes.data(),
-                             bytes.size() / npy::getItemSize(dtype), dtype,
-                             t.data, error))
+    t.shape = call->getOutputShape(i);
+    if (!call->readOutput(i, t.data, error))
       return inputError("output '" + out.name + "': " + error);
     results.push_back(std::move(t));
   }
@@ -680,7 +633,11 @@ static double printComparison(llvm::raw_ostream &os, llvm::StringRef name,
   double maxAbs = 0, scale = 0;
   bool mismatch = got.shape != expected.shape;
   for (size_t i = 0; !mismatch && i < got.data.size(); ++i) {
-    double diff = std::fabs(got.data[i] - expected.data[i]);
+    // Equal values (equal infinities included, whose difference is NaN)
+    // agree.
+    double diff = got.data[i] == expected.data[i]
+                      ? 0.0
+                      : std::fabs(got.data[i] - expected.data[i]);
     if (std::isnan(diff) &&
         !(std::isnan(got.data[i]) && std::isnan(expected.data[i])))
       diff = std::numeric_limits<double>::infinity();

@@ -67,6 +67,7 @@
 #define ATTNC_TARGET_CPU_ENTRYABI_H
 
 #include "attnc/Frontend/Type.h"
+#include "attnc/Runtime/EntrySignature.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -79,20 +80,10 @@ namespace mlir::attnc::cpu {
 using ::attnc::DimExpr;
 using ::attnc::ElemType;
 
-/// One tensor crossing the C interface.
-struct ABITensor {
-  std::string name;
-  ElemType elem = ElemType::F32;
-  std::vector<DimExpr> shape;
-};
-
-/// The C signature of one entry.
-struct EntrySignature {
-  std::string name;
-  std::vector<ABITensor> inputs, outputs;
-  /// The run-time size symbols, in ABI order.
-  std::vector<std::string> sizes;
-};
+/// The plain description of an entry, shared with the callers of a built
+/// library.
+using ::attnc::runtime::ABITensor;
+using ::attnc::runtime::EntrySignature;
 
 /// The C type of an element (`float`, `int32_t`, `uint8_t` for i1).
 const char *getCType(ElemType elem);
