@@ -27,9 +27,10 @@ constexpr unsigned kMaxRank = 16;
 /// Elements of a tensor whose shape is known at compile time (2^34: 64 GiB
 /// of f32, more than any machine attnc targets holds in one tensor).
 constexpr int64_t kMaxElements = int64_t(1) << 34;
-/// The parameters of a fn (each a C argument of its library entry; 20,000
-/// took minutes to build).
-constexpr size_t kMaxParams = 1024;
+/// The parameters of a fn (each a C argument of its library entry, and
+/// several of its C wrappers': LLVM's time grows about cubically in
+/// them, 1.7 s to build 256 and 75 s of CPU for 1024).
+constexpr size_t kMaxParams = 256;
 /// The count of an arch's `repeat(n) { ... }`, which is unrolled.
 constexpr int64_t kMaxRepeat = 1024;
 
