@@ -28,6 +28,7 @@ packages=(
   libgtest-dev                                             # unit tests
   clang-format-22                                          # utils/lint.sh (bookworm-security)
   libomp-22-dev                                            # OpenMP runtime of CPU libraries
+  clang-22 libclang-rt-22-dev                              # ASan/UBSan step of .ci/run, utils/fuzz.sh
   python3-torch                                            # python/tests: torch and as_op
 )
 if [ "$bench" -eq 1 ]; then

@@ -18,7 +18,9 @@ config.test_exec_root = os.path.join(config.attnc_obj_root, "test")
 
 path = [config.attnc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
 config.environment["PATH"] = os.pathsep.join(path)
-for var in ["HOME", "TMPDIR", "LANG", "LC_ALL"]:
+# The sanitizer options of an ATTNC_SANITIZE build (scripts/sanitize.sh).
+for var in ["HOME", "TMPDIR", "LANG", "LC_ALL",
+            "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
 

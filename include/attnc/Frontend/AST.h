@@ -47,7 +47,11 @@ struct ConstValue {
   double floatValue = 0;
 
   static ConstValue ofInt(int64_t v) { return {true, v, double(v)}; }
-  static ConstValue ofFloat(double v) { return {false, int64_t(v), v}; }
+  /// `intValue` is `v` truncated, 0 when that is no int64_t (inf, NaN, out
+  /// of range: converting those is undefined behaviour).
+  static ConstValue ofFloat(double v) {
+    return {false, v > -0x1p63 && v < 0x1p63 ? int64_t(v) : 0, v};
+  }
   double asDouble() const { return isInt ? double(intValue) : floatValue; }
   std::string str() const;
 };

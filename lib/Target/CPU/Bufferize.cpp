@@ -67,6 +67,25 @@ struct BufferizePass : PassWrapper<BufferizePass, OperationPass<ModuleOp>> {
           mlir::attnc::cpu::getEntryMemRefType(ranked, memorySpace));
     };
     opts.inferFunctionResultLayout = true;
+    // A copy into such an argument (a call operand whose view cannot be
+    // cast to it, e.g. a row of an [N, 1] tensor with a dynamic stride) is
+    // allocated with the argument's type, whose dynamic offset memref.alloc
+    // rejects: allocate the identity layout and cast it.
+    opts.allocationFn = [](OpBuilder &b, Location loc, MemRefType type,
+                           ValueRange dynShape,
+                           unsigned alignment) -> FailureOr<Value> {
+      auto identity =
+          MemRefType::get(type.getShape(), type.getElementType(),
+                          MemRefLayoutAttrInterface(), type.getMemorySpace());
+      MemRefType allocType =
+          memref::CastOp::areCastCompatible(identity, type) ? identity : type;
+      IntegerAttr align =
+          alignment ? b.getI64IntegerAttr(alignment) : IntegerAttr();
+      Value alloc = memref::AllocOp::create(b, loc, allocType, dynShape, align);
+      if (allocType == type)
+        return alloc;
+      return memref::CastOp::create(b, loc, type, alloc).getResult();
+    };
     // Upstream's default for values whose layout nothing determines.
     opts.unknownTypeConverterFn = [](TensorType type, Attribute memorySpace,
                                      const BufferizationOptions &) {
