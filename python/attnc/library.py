@@ -146,10 +146,6 @@ class Entry:
             self.name, ", ".join(t.describe() for t in self.inputs),
             ", ".join(t.describe() for t in self.outputs))
 
-    @property
-    def signature(self):
-        return repr(self)[len("<attnc entry "):-1]
-
     # -- Arguments -------------------------------------------------------
 
     def _bind_arguments(self, args, kwargs):
@@ -220,7 +216,8 @@ class Entry:
 
     def _layout(self, views, given_sizes, outs):
         """Checks the views against the declared types and binds the sizes;
-        `outs` holds the views of `out=` (or None)."""
+        `outs` holds the views of `out=` (or None). Returns the C array of
+        the sizes and the output shapes."""
         sizes = {}
         origin = {}
         for name, value in given_sizes.items():
@@ -286,7 +283,7 @@ class Entry:
             out_shapes.append(shape)
         size_values = (ctypes.c_int64 * max(1, len(self.sizes)))(
             *[sizes[s] for s in self.sizes])
-        return sizes, size_values, out_shapes
+        return size_values, out_shapes
 
     def _check_strides(self, tensor, view, role):
         shape, strides = view[1], view[2]
@@ -315,7 +312,7 @@ class Entry:
         views = [None if t.rank == 0 else
                  self._view(t, v, "input", any_device=True)
                  for t, v in zip(self.inputs, args)]
-        return self._layout(views, given_sizes, None)[2]
+        return self._layout(views, given_sizes, None)[1]
 
     @staticmethod
     def _strides_array(strides):
@@ -401,8 +398,7 @@ class Entry:
                         ", ".join(t.describe() for t in self.outputs)))
             out_views = [self._view(t, o, "output")
                          for t, o in zip(self.outputs, outs)]
-        _, size_values, out_shapes = self._layout(views, given_sizes,
-                                                  out_views)
+        size_values, out_shapes = self._layout(views, given_sizes, out_views)
         strides = [self._strides_array(v[2]) if v else None for v in views]
         spans = out_kinds = None
         if out_views is None:

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import time
 import unittest
 from unittest import mock
 
@@ -36,11 +35,8 @@ class CompileTest(unittest.TestCase):
         # A hit runs no compiler at all.
         with mock.patch.object(subprocess, "run",
                                side_effect=AssertionError("ran attnc")):
-            start = time.perf_counter()
             second = attnc.compile(support.R01, entry="causal_mha")
-            elapsed = time.perf_counter() - start
         self.assertEqual(first.directory, second.directory)
-        self.assertLess(elapsed, 0.5)
         # Another entry, CPU or chunk size is another library.
         other = attnc.compile(support.R01, entry="gqa_decode")
         self.assertNotEqual(first.directory, other.directory)
