@@ -127,7 +127,8 @@ private:
     body(forOp.getInductionVar());
   }
   void loop(int64_t ub, function_ref<void(Value)> body) {
-    loop(cIdx(0), cIdx(ub), 1, body);
+    Value first = cIdx(0), end = cIdx(ub);
+    loop(first, end, 1, body);
   }
   /// A loop carrying `inits`; returns the final values.
   SmallVector<Value>
@@ -322,16 +323,19 @@ void ChunkScanLowering::emitMatmul(Value dst, Value a, bool transA, Value bm,
       for (int64_t v = 0; v < vecs; ++v)
         vstore(sums[r * vecs + v], dst, {rowIdx[r], colIdx[v]});
   };
-  loop(cIdx(0), cIdx(rows), kRows, [&](Value i0) {
+  Value firstRow = cIdx(0), endRow = cIdx(rows);
+  loop(firstRow, endRow, kRows, [&](Value i0) {
     Value reach = add(i0, cIdx(kRows));
     Value pEnd =
         lowerA ? arith::MinUIOp::create(b, loc, reach, cIdx(depth)).getResult()
                : cIdx(depth);
-    Value colEnd =
-        lowerResult
-            ? mul(arith::CeilDivUIOp::create(b, loc, reach, cIdx(kLanes)),
-                  cIdx(kLanes))
-            : (colLimit ? colLimit : cIdx(cols));
+    Value colEnd;
+    if (lowerResult) {
+      Value reachVecs = arith::CeilDivUIOp::create(b, loc, reach, cIdx(kLanes));
+      colEnd = mul(reachVecs, cIdx(kLanes));
+    } else {
+      colEnd = colLimit ? colLimit : cIdx(cols);
+    }
     if (blockVectors == 1) {
       loop(cIdx(0), colEnd, kLanes, [&](Value j) { block(i0, pEnd, j, 1); });
       return;
@@ -353,13 +357,15 @@ void ChunkScanLowering::scaleRows(Value rows, int64_t n, int64_t width,
       Value s = scale(i, d);
       if (!isa<VectorType>(s.getType()))
         s = splat(s);
-      vstore(fMul(vload(rows, {i, cIdx(d)}), s), rows, {i, cIdx(d)});
+      Value scaled = fMul(vload(rows, {i, cIdx(d)}), s);
+      vstore(scaled, rows, {i, cIdx(d)});
     }
   });
 }
 
 Value ChunkScanLowering::decayBetween(Value gi, Value j0) {
-  return exp(fSub(splat(gi), vload(logG, {j0})));
+  Value giVec = splat(gi);
+  return exp(fSub(giVec, vload(logG, {j0})));
 }
 
 void ChunkScanLowering::maskLower(Value tile, bool strict,
@@ -402,8 +408,10 @@ void ChunkScanLowering::emitGatedScores() {
   Value zero = cF(0.0);
   Value sub = cIdx(kLanes);
   loop(c, [&](Value i) {
-    for (int64_t j0 = 0; j0 < c; j0 += kLanes)
-      vstore(splat(zero), tileP, {i, cIdx(j0)});
+    for (int64_t j0 = 0; j0 < c; j0 += kLanes) {
+      Value zeros = splat(zero);
+      vstore(zeros, tileP, {i, cIdx(j0)});
+    }
     loop(keys, [&](Value d) { store(load(logG, {i, d}), logGT, {d, i}); });
   });
   // Within the sub-chunk of row i.
@@ -412,8 +420,10 @@ void ChunkScanLowering::emitGatedScores() {
     loop(start, add(i, cIdx(1)), 1, [&](Value j) {
       Value sum = splat(zero);
       for (int64_t d = 0; d < keys; d += kLanes) {
-        Value gap = fSub(vload(logG, {i, cIdx(d)}), vload(logG, {j, cIdx(d)}));
-        Value qk = fMul(vload(rowQ, {i, cIdx(d)}), vload(rowK, {j, cIdx(d)}));
+        Value gi = vload(logG, {i, cIdx(d)});
+        Value gap = fSub(gi, vload(logG, {j, cIdx(d)}));
+        Value qi = vload(rowQ, {i, cIdx(d)});
+        Value qk = fMul(qi, vload(rowK, {j, cIdx(d)}));
         sum = vector::FMAOp::create(b, loc, qk, exp(gap), sum);
       }
       store(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sum,
@@ -427,15 +437,19 @@ void ChunkScanLowering::emitGatedScores() {
     loop(kLanes, [&](Value ii) {
       Value i = add(i0, ii);
       for (int64_t d = 0; d < keys; d += kLanes) {
-        Value gap = fSub(vload(logG, {i, cIdx(d)}), vload(logG, {r, cIdx(d)}));
-        vstore(fMul(vload(rowQ, {i, cIdx(d)}), exp(gap)), subQ, {ii, cIdx(d)});
+        Value gi = vload(logG, {i, cIdx(d)});
+        Value gap = fSub(gi, vload(logG, {r, cIdx(d)}));
+        Value qi = vload(rowQ, {i, cIdx(d)});
+        Value scaled = fMul(qi, exp(gap));
+        vstore(scaled, subQ, {ii, cIdx(d)});
       }
     });
     loop(keys, [&](Value d) {
       Value gr = splat(load(logG, {r, d}));
       loop(cIdx(0), i0, kLanes, [&](Value j0) {
         Value gap = fSub(gr, vload(logGT, {d, j0}));
-        vstore(fMul(vload(rowKT, {d, j0}), exp(gap)), subKT, {d, j0});
+        Value kd = vload(rowKT, {d, j0});
+        vstore(fMul(kd, exp(gap)), subKT, {d, j0});
       });
     });
     SmallVector<OpFoldResult> offsets = {i0, b.getIndexAttr(0)};
@@ -452,8 +466,8 @@ void ChunkScanLowering::emitGatedScores() {
 void ChunkScanLowering::probeFinite(Value x) {
   // No fast-math flags: x * 0 must stay NaN for an infinite or NaN x.
   Value zero = arith::MulFOp::create(b, loc, x, splat(cF(0.0)));
-  vstore(arith::AddFOp::create(b, loc, vload(probe, {cIdx(0)}), zero), probe,
-         {cIdx(0)});
+  Value sum = arith::AddFOp::create(b, loc, vload(probe, {cIdx(0)}), zero);
+  vstore(sum, probe, {cIdx(0)});
 }
 
 void ChunkScanLowering::emitFactorRow(ValueRange batch, Value t, Value i) {
@@ -484,17 +498,21 @@ void ChunkScanLowering::emitFactorRow(ValueRange batch, Value t, Value i) {
   unsigned next = 3;
   if (vectorGate) {
     intoRow(factors[next++], logG, keys);
-    for (int64_t d = 0; d < keys; d += kLanes)
-      vstore(math::LogOp::create(b, loc, vload(logG, {i, cIdx(d)})), logG,
-             {i, cIdx(d)});
+    for (int64_t d = 0; d < keys; d += kLanes) {
+      Value logRow = math::LogOp::create(b, loc, vload(logG, {i, cIdx(d)}));
+      vstore(logRow, logG, {i, cIdx(d)});
+    }
   }
   if (scalarDecay)
     store(math::LogOp::create(b, loc, factors[next++]), logG, {i});
   if (hasBeta) {
     Value beta = factors[next++];
     store(beta, rowBeta, {i});
-    for (int64_t d = 0; d < values; d += kLanes)
-      vstore(fMul(vload(rowV, {i, cIdx(d)}), splat(beta)), rowV, {i, cIdx(d)});
+    for (int64_t d = 0; d < values; d += kLanes) {
+      Value vd = vload(rowV, {i, cIdx(d)});
+      Value scaled = fMul(vd, splat(beta));
+      vstore(scaled, rowV, {i, cIdx(d)});
+    }
   }
   loop(keys, [&](Value d) { store(load(rowK, {i, d}), rowKT, {d, i}); });
 }
@@ -509,14 +527,18 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
     ifElse(
         inChunk, [&] { emitFactorRow(batch, add(t0, i), i); },
         [&] {
+          auto zeroAt = [&](Value rows, int64_t d) {
+            Value zeros = splat(zero);
+            vstore(zeros, rows, {i, cIdx(d)});
+          };
           for (int64_t d = 0; d < keys; d += kLanes) {
-            vstore(splat(zero), rowQ, {i, cIdx(d)});
-            vstore(splat(zero), rowK, {i, cIdx(d)});
+            zeroAt(rowQ, d);
+            zeroAt(rowK, d);
             if (vectorGate)
-              vstore(splat(zero), logG, {i, cIdx(d)});
+              zeroAt(logG, d);
           }
           for (int64_t d = 0; d < values; d += kLanes)
-            vstore(splat(zero), rowV, {i, cIdx(d)});
+            zeroAt(rowV, d);
           if (scalarDecay)
             store(zero, logG, {i});
           if (hasBeta)
@@ -524,18 +546,25 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
           loop(keys, [&](Value d) { store(zero, rowKT, {d, i}); });
         });
   });
+  // A loop over the steps 1 .. C - 1.
+  auto loopFromSecond = [&](function_ref<void(Value)> body) {
+    Value second = cIdx(1), end = cIdx(c);
+    loop(second, end, 1, body);
+  };
   // g_i = sum_{s <= i} log a_s.
   if (scalarDecay)
-    loop(cIdx(1), cIdx(c), 1, [&](Value i) {
+    loopFromSecond([&](Value i) {
       Value prev = load(logG, {arith::SubIOp::create(b, loc, i, cIdx(1))});
       store(fAdd(prev, load(logG, {i})), logG, {i});
     });
   if (vectorGate)
-    loop(cIdx(1), cIdx(c), 1, [&](Value i) {
+    loopFromSecond([&](Value i) {
       Value prev = arith::SubIOp::create(b, loc, i, cIdx(1));
-      for (int64_t d = 0; d < keys; d += kLanes)
-        vstore(fAdd(vload(logG, {prev, cIdx(d)}), vload(logG, {i, cIdx(d)})),
-               logG, {i, cIdx(d)});
+      for (int64_t d = 0; d < keys; d += kLanes) {
+        Value gPrev = vload(logG, {prev, cIdx(d)});
+        Value g = fAdd(gPrev, vload(logG, {i, cIdx(d)}));
+        vstore(g, logG, {i, cIdx(d)});
+      }
     });
   auto decayOfRow = [&](Value i, int64_t d) -> Value {
     if (vectorGate)
@@ -567,12 +596,14 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
       Value scale = hasBeta ? load(rowBeta, {i}) : cF(1.0);
       if (scalarDecay)
         scale = fMul(scale, exp(load(logG, {i})));
-      for (int64_t d = 0; d < keys; d += kLanes)
-        vstore(fMul(vload(rowK, {i, cIdx(d)}), splat(scale)), rowW,
-               {i, cIdx(d)});
+      for (int64_t d = 0; d < keys; d += kLanes) {
+        Value kd = vload(rowK, {i, cIdx(d)});
+        Value scaled = fMul(kd, splat(scale));
+        vstore(scaled, rowW, {i, cIdx(d)});
+      }
     });
     // Forward substitution, row i carried in registers.
-    loop(cIdx(1), cIdx(c), 1, [&](Value i) {
+    loopFromSecond([&](Value i) {
       SmallVector<Value> row;
       for (int64_t d = 0; d < values; d += kLanes)
         row.push_back(vload(rowV, {i, cIdx(d)}));
@@ -611,16 +642,19 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
   if (normalizerState >= 0)
     loop(c, [&](Value i) {
       Value dot = splat(zero);
-      for (int64_t d = 0; d < keys; d += kLanes)
-        dot = vector::FMAOp::create(b, loc, vload(rowQ, {i, cIdx(d)}),
-                                    vload(stateZ, {cIdx(d)}), dot);
-      Value den = fAdd(load(rowSum, {i}),
+      for (int64_t d = 0; d < keys; d += kLanes) {
+        Value qd = vload(rowQ, {i, cIdx(d)});
+        dot = vector::FMAOp::create(b, loc, qd, vload(stateZ, {cIdx(d)}), dot);
+      }
+      Value rowSumI = load(rowSum, {i});
+      Value den = fAdd(rowSumI,
                        vector::ReductionOp::create(
                            b, loc, vector::CombiningKind::ADD, dot, fastFlags));
-      for (int64_t d = 0; d < values; d += kLanes)
-        vstore(arith::DivFOp::create(b, loc, vload(rowO, {i, cIdx(d)}),
-                                     splat(den)),
-               rowO, {i, cIdx(d)});
+      for (int64_t d = 0; d < values; d += kLanes) {
+        Value od = vload(rowO, {i, cIdx(d)});
+        Value normalized = arith::DivFOp::create(b, loc, od, splat(den));
+        vstore(normalized, rowO, {i, cIdx(d)});
+      }
     });
   loop(cIdx(0), len, 1, [&](Value i) {
     for (int64_t d = 0; d < values; d += kLanes) {
@@ -635,10 +669,12 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
   Value last = cIdx(c - 1);
   if (decays) {
     scaleRows(rowK, c, keys, [&](Value j, int64_t d) -> Value {
-      if (vectorGate)
-        return exp(
-            fSub(vload(logG, {last, cIdx(d)}), vload(logG, {j, cIdx(d)})));
-      return exp(fSub(load(logG, {last}), load(logG, {j})));
+      if (vectorGate) {
+        Value gLast = vload(logG, {last, cIdx(d)});
+        return exp(fSub(gLast, vload(logG, {j, cIdx(d)})));
+      }
+      Value gLast = load(logG, {last});
+      return exp(fSub(gLast, load(logG, {j})));
     });
     scaleRows(stateM, keys, values, [&](Value d, int64_t) -> Value {
       return exp(vectorGate ? load(logG, {last, d}) : load(logG, {last}));
@@ -652,8 +688,9 @@ void ChunkScanLowering::emitChunk(ValueRange batch, Value t0, Value len) {
       Value zd = vload(stateZ, {cIdx(d)});
       if (gate)
         zd = fMul(zd, gate);
+      Value first = cIdx(0), end = cIdx(c);
       SmallVector<Value> sum =
-          loopCarry(cIdx(0), cIdx(c), {zd}, [&](Value j, ValueRange acc) {
+          loopCarry(first, end, {zd}, [&](Value j, ValueRange acc) {
             return SmallVector<Value>{fAdd(acc[0], vload(rowK, {j, cIdx(d)}))};
           });
       vstore(sum[0], stateZ, {cIdx(d)});
@@ -670,7 +707,8 @@ void ChunkScanLowering::emitTask(ValueRange batch) {
   rowO = buffer({c, values});
   tileP = buffer({c, c});
   probe = buffer({kLanes});
-  vstore(splat(cF(0.0)), probe, {cIdx(0)});
+  Value zeros = splat(cF(0.0));
+  vstore(zeros, probe, {cIdx(0)});
   if (scalarDecay)
     logG = buffer({c});
   if (vectorGate) {
@@ -714,16 +752,19 @@ void ChunkScanLowering::emitTask(ValueRange batch) {
   });
   if (normalizerState >= 0) {
     Value z0 = initialOf(normalizerState);
-    for (int64_t d = 0; d < keys; d += kLanes)
-      vstore(vload(z0, {cIdx(d)}), stateZ, {cIdx(d)});
+    for (int64_t d = 0; d < keys; d += kLanes) {
+      Value zd = vload(z0, {cIdx(d)});
+      vstore(zd, stateZ, {cIdx(d)});
+    }
   }
 
   Value length = scan.getLength();
   Value chunks = arith::CeilDivUIOp::create(b, loc, length, cIdx(c));
   loop(cIdx(0), chunks, 1, [&](Value ci) {
     Value t0 = mul(ci, cIdx(c));
+    Value full = cIdx(c);
     Value len = arith::MinUIOp::create(
-        b, loc, cIdx(c), arith::SubIOp::create(b, loc, length, t0));
+        b, loc, full, arith::SubIOp::create(b, loc, length, t0));
     emitChunk(batch, t0, len);
   });
 
@@ -739,9 +780,10 @@ void ChunkScanLowering::emitTask(ValueRange batch) {
     });
   });
   if (normalizerState >= 0)
-    for (int64_t d = 0; d < keys; d += kLanes)
-      vstore(vload(stateZ, {cIdx(d)}), finalBufs[normalizerState],
-             concat(batch, {cIdx(d)}));
+    for (int64_t d = 0; d < keys; d += kLanes) {
+      Value zd = vload(stateZ, {cIdx(d)});
+      vstore(zd, finalBufs[normalizerState], concat(batch, {cIdx(d)}));
+    }
 
   Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
                                           vload(probe, {cIdx(0)}));
@@ -750,10 +792,9 @@ void ChunkScanLowering::emitTask(ValueRange batch) {
   ifElse(
       notFinite,
       [&] {
-        memref::AtomicRMWOp::create(
-            b, loc, arith::AtomicRMWKind::assign,
-            arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1), flag,
-            ValueRange{cIdx(0)});
+        Value one = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1);
+        memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::assign, one,
+                                    flag, ValueRange{cIdx(0)});
       },
       nullptr);
 }
@@ -796,16 +837,17 @@ void ChunkScanLowering::run() {
   Value longEnough = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
                                            scan.getLength(), cIdx(c));
   flag = memref::AllocOp::create(b, loc, MemRefType::get({1}, b.getI32Type()));
-  store(arith::ExtUIOp::create(
-            b, loc, b.getI32Type(),
-            arith::XOrIOp::create(
-                b, loc, longEnough,
-                arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1))),
-        flag, {cIdx(0)});
+  Value initialFlag = arith::ExtUIOp::create(
+      b, loc, b.getI32Type(),
+      arith::XOrIOp::create(
+          b, loc, longEnough,
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1)));
+  store(initialFlag, flag, {cIdx(0)});
   ifElse(longEnough, [&] { emitChunked(); }, nullptr);
   SmallVector<Value> buffers = concat({outBuf}, finalBufs);
+  Value flagValue = load(flag, {cIdx(0)});
   Value useSteps = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ne, load(flag, {cIdx(0)}),
+      b, loc, arith::CmpIPredicate::ne, flagValue,
       arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0));
   ifElse(
       useSteps,

@@ -513,7 +513,8 @@ LogicalResult Differentiator::adjointMath(Operation *op, Value ybar) {
         return success();
       })
       .Case([&](math::TanhOp) {
-        Value oneMinusY2 = arith::SubFOp::create(b, l, c(1.0), mul(y, y));
+        Value one = c(1.0);
+        Value oneMinusY2 = arith::SubFOp::create(b, l, one, mul(y, y));
         accumulate(in, mul(ybar, oneMinusY2));
         return success();
       })

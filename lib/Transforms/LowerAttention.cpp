@@ -168,7 +168,8 @@ private:
   }
   /// A loop carrying one float; returns its final value.
   Value reduce(Value ub, Value init, function_ref<Value(Value, Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, cIdx(0), ub, cIdx(1), init);
+    Value lb = cIdx(0), step = cIdx(1);
+    auto forOp = scf::ForOp::create(b, loc, lb, ub, step, init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forOp.getBody());
@@ -243,9 +244,11 @@ private:
   void emitRowWeightsScalar(Value bi, Value hi, Value i, Value r, Value j0,
                             Value cols, bool applyMask);
   /// acc[r0 .. r0 + count) += p rows . v[tile], with count accumulators per
-  /// vector of a value row.
+  /// vector of a value row. With `skipZeroWeights` (partial tiles), a key
+  /// whose weight is 0 leaves the accumulator as it is, so that a value the
+  /// mask removes cannot reach it (0 * NaN is NaN).
   void emitValueRows(Value bi, Value hv, Value j0, Value cols, Value r0,
-                     int64_t count, VectorType vecType);
+                     int64_t count, VectorType vecType, bool skipZeroWeights);
   void emitKeyTile(Value bi, Value hi, ValueRange hks, Value hv, Value i0,
                    Value rows, Value kt, Value j0, Value cols, bool applyMask);
   /// The score region's arguments before the indices: the raw dot products
@@ -336,7 +339,8 @@ void AttentionLowering::emitScoreRows(unsigned p, Value bi, Value hi, Value hk,
                                       int64_t count, int64_t numVecs,
                                       VectorType vecType, Value zeroVec) {
   SmallVector<Value> inits(count * numVecs, zeroVec);
-  auto dLoop = scf::ForOp::create(b, loc, cIdx(0), dqks[p], cIdx(1), inits);
+  Value lb = cIdx(0), step = cIdx(1);
+  auto dLoop = scf::ForOp::create(b, loc, lb, dqks[p], step, inits);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(dLoop.getBody());
@@ -369,7 +373,8 @@ void AttentionLowering::emitScoreRows(unsigned p, Value bi, Value hi, Value hk,
 
 void AttentionLowering::emitValueRows(Value bi, Value hv, Value j0, Value cols,
                                       Value r0, int64_t count,
-                                      VectorType vecType) {
+                                      VectorType vecType,
+                                      bool skipZeroWeights) {
   int64_t numVecs = *getConstantIntValue(dv) / vectorWidth;
   SmallVector<Value> rowsOf;
   for (int64_t k = 0; k < count; ++k)
@@ -388,7 +393,8 @@ void AttentionLowering::emitValueRows(Value bi, Value hv, Value j0, Value cols,
       inits.push_back(rescale ? fastMul(row, alpha) : row);
     }
   }
-  auto cLoop = scf::ForOp::create(b, loc, cIdx(0), cols, cIdx(1), inits);
+  Value lb = cIdx(0), step = cIdx(1);
+  auto cLoop = scf::ForOp::create(b, loc, lb, cols, step, inits);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(cLoop.getBody());
@@ -401,11 +407,21 @@ void AttentionLowering::emitValueRows(Value bi, Value hv, Value j0, Value cols,
                                  ValueRange{bi, hv, j, cIdx(v * vectorWidth)}));
     SmallVector<Value> next;
     for (int64_t k = 0; k < count; ++k) {
-      Value p = vector::BroadcastOp::create(b, loc, vecType,
-                                            load(scores, {rowsOf[k], c}));
-      for (int64_t v = 0; v < numVecs; ++v)
-        next.push_back(vector::FMAOp::create(
-            b, loc, p, vv[v], cLoop.getRegionIterArg(k * numVecs + v)));
+      Value weight = load(scores, {rowsOf[k], c});
+      Value p = vector::BroadcastOp::create(b, loc, vecType, weight);
+      // Unordered: a NaN weight (a NaN score) still reaches the result.
+      Value kept = skipZeroWeights
+                       ? arith::CmpFOp::create(
+                             b, loc, arith::CmpFPredicate::UNE, weight, cF(0.0))
+                             .getResult()
+                       : Value();
+      for (int64_t v = 0; v < numVecs; ++v) {
+        Value sum = cLoop.getRegionIterArg(k * numVecs + v);
+        Value fma = vector::FMAOp::create(b, loc, p, vv[v], sum);
+        next.push_back(
+            kept ? arith::SelectOp::create(b, loc, kept, fma, sum).getResult()
+                 : fma);
+      }
     }
     scf::YieldOp::create(b, loc, next);
   }
@@ -464,9 +480,9 @@ void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
         if (bias)
           s = arith::AddFOp::create(b, loc, s, splat(bias));
         Value e = exp(arith::NegFOp::create(b, loc, s));
-        s = arith::DivFOp::create(
-            b, loc, splat(cF(1.0)),
-            arith::AddFOp::create(b, loc, splat(cF(1.0)), e));
+        Value one = splat(cF(1.0));
+        Value den = arith::AddFOp::create(b, loc, splat(cF(1.0)), e);
+        s = arith::DivFOp::create(b, loc, one, den);
       }
       Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                             cVec, colsVec);
@@ -481,9 +497,8 @@ void AttentionLowering::emitRowWeightsVector(Value bi, Value hi, Value i,
       if (blockMask) {
         ArrayRef<int64_t> sizes = *op.getBlockSizes();
         Value bq = arith::DivUIOp::create(b, loc, i, cIdx(sizes[0]));
-        Value bk = arith::DivUIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, j0, cIdx(c0)),
-            cIdx(sizes[1]));
+        Value firstKey = arith::AddIOp::create(b, loc, j0, cIdx(c0));
+        Value bk = arith::DivUIOp::create(b, loc, firstKey, cIdx(sizes[1]));
         Value inBlock = load(blockMask, {bi, hi, bq, bk});
         visible = arith::AndIOp::create(
             b, loc, visible,
@@ -601,8 +616,9 @@ void AttentionLowering::emitRowWeightsScalar(Value bi, Value hi, Value i,
         if (bias)
           w = arith::AddFOp::create(b, loc, w, bias);
         Value e = exp(arith::NegFOp::create(b, loc, w));
-        w = arith::DivFOp::create(b, loc, cF(1.0),
-                                  arith::AddFOp::create(b, loc, cF(1.0), e));
+        Value one = cF(1.0);
+        Value den = arith::AddFOp::create(b, loc, cF(1.0), e);
+        w = arith::DivFOp::create(b, loc, one, den);
       }
       if (visible)
         w = arith::SelectOp::create(b, loc, visible, w, zero);
@@ -664,9 +680,19 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, ValueRange hks,
       loop(cols, [&](Value c) {
         Value p = load(scores, {r, c});
         Value j = arith::AddIOp::create(b, loc, j0, c);
+        // As in emitValueRows: a removed key's value must not reach acc.
+        Value kept =
+            applyMask ? arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE,
+                                              p, cF(0.0))
+                            .getResult()
+                      : Value();
         loop(dv, [&](Value e) {
           Value prod = fastMul(p, load(value, {bi, hv, j, e}));
-          store(fastAdd(load(acc, {r, e}), prod), acc, {r, e});
+          Value old = load(acc, {r, e});
+          Value sum = fastAdd(old, prod);
+          if (kept)
+            sum = arith::SelectOp::create(b, loc, kept, sum, old);
+          store(sum, acc, {r, e});
         });
       });
     }
@@ -675,7 +701,7 @@ void AttentionLowering::emitKeyTile(Value bi, Value hi, ValueRange hks,
   // kRowBlock rows at a time, each value vector loaded once per block.
   if (vectorPV)
     forRowBlocks(rows, [&](Value r0, int64_t count) {
-      emitValueRows(bi, hv, j0, cols, r0, count, vecType);
+      emitValueRows(bi, hv, j0, cols, r0, count, vecType, applyMask);
     });
 }
 
@@ -690,7 +716,8 @@ void AttentionLowering::emitKeyPacking(unsigned p, Value batch,
   SmallVector<Value> ivs = forall.getInductionVars();
   Value bi = ivs[0], hk = ivs[1], kt = ivs[2];
   Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
-  Value cols = arith::MinSIOp::create(b, loc, cIdx(tk),
+  Value tileCols = cIdx(tk);
+  Value cols = arith::MinSIOp::create(b, loc, tileCols,
                                       arith::SubIOp::create(b, loc, numK, j0));
   loop(cols, [&](Value c) {
     Value j = arith::AddIOp::create(b, loc, j0, c);
@@ -790,13 +817,15 @@ void AttentionLowering::emitKeyRanges(Value batch, Value heads,
       SmallVector<Value> ivs = forall.getInductionVars();
       Value bi = ivs[0], hh = ivs[1], kt = ivs[2];
       Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
+      Value tileCols = cIdx(tk);
       Value cols = arith::MinSIOp::create(
-          b, loc, cIdx(tk), arith::SubIOp::create(b, loc, numK, j0));
+          b, loc, tileCols, arith::SubIOp::create(b, loc, numK, j0));
       Value last = arith::SubIOp::create(b, loc, cols, cIdx(1));
       // Columns past the last key repeat the last one: the range is the
       // same, and the padded values are ones the mask sees anyway.
       ReadRange init = emitEmptyRange(b, loc, type);
-      auto forOp = scf::ForOp::create(b, loc, cIdx(0), cIdx(tk), cIdx(1),
+      Value lb = cIdx(0), ub = cIdx(tk), step = cIdx(1);
+      auto forOp = scf::ForOp::create(b, loc, lb, ub, step,
                                       ValueRange{init.lo, init.hi});
       {
         OpBuilder::InsertionGuard inner(b);
@@ -845,7 +874,8 @@ void AttentionLowering::emitQueryRanges(
       rowValues[n] = rowBuffer;
     }
     ReadRange init = emitEmptyRange(b, loc, read.op->getResult(0).getType());
-    auto forOp = scf::ForOp::create(b, loc, cIdx(0), rows, cIdx(1),
+    Value lb = cIdx(0), step = cIdx(1);
+    auto forOp = scf::ForOp::create(b, loc, lb, rows, step,
                                     ValueRange{init.lo, init.hi});
     {
       OpBuilder::InsertionGuard guard(b);
@@ -868,7 +898,8 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
   b.setInsertionPointToStart(body);
 
   Value i0 = arith::MulIOp::create(b, loc, qt, cIdx(tq));
-  Value rows = arith::MinSIOp::create(b, loc, cIdx(tq),
+  Value tileRows = cIdx(tq);
+  Value rows = arith::MinSIOp::create(b, loc, tileRows,
                                       arith::SubIOp::create(b, loc, numQ, i0));
   SmallVector<Value> hks;
   for (Value group : keyGroups)
@@ -899,18 +930,19 @@ void AttentionLowering::emitTask(Value bi, Value hi, Value qt) {
     loop(dv, [&](Value e) { store(zero, acc, {r, e}); });
   });
 
-  Value iHi = arith::SubIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, i0, rows), cIdx(1));
+  Value iEnd = arith::AddIOp::create(b, loc, i0, rows);
+  Value iHi = arith::SubIOp::create(b, loc, iEnd, cIdx(1));
   Value numKeyTiles = arith::CeilDivUIOp::create(b, loc, numK, cIdx(tk));
   // The ranges of the reads that do not depend on j, over this query tile.
   llvm::DenseMap<Operation *, ReadRange> queryRanges;
   emitQueryRanges(bi, hi, i0, rows, queryRanges);
   loop(numKeyTiles, [&](Value kt) {
     Value j0 = arith::MulIOp::create(b, loc, kt, cIdx(tk));
+    Value tileCols = cIdx(tk);
     Value cols = arith::MinSIOp::create(
-        b, loc, cIdx(tk), arith::SubIOp::create(b, loc, numK, j0));
-    Value jHi = arith::SubIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, j0, cols), cIdx(1));
+        b, loc, tileCols, arith::SubIOp::create(b, loc, numK, j0));
+    Value jEnd = arith::AddIOp::create(b, loc, j0, cols);
+    Value jHi = arith::SubIOp::create(b, loc, jEnd, cIdx(1));
     // Every read bounded on the tile: the query side from above, the key
     // side from the first phase, the others over their index box.
     TileReads reads;

@@ -261,12 +261,11 @@ static Value lowerTopP(OpBuilder &b, attn::TopPOp op) {
             gb, l, zero, c, ValueRange{sum0, c},
             [&](OpBuilder &lb, Location ll, Value k,
                 ValueRange iters) -> SmallVector<Value> {
-              Value isFirst = arith::AndIOp::create(
-                  lb, ll,
-                  arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::OGE,
-                                        iters[0], mass),
-                  arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq,
-                                        iters[1], c));
+              Value reached = arith::CmpFOp::create(
+                  lb, ll, arith::CmpFPredicate::OGE, iters[0], mass);
+              Value noneYet = arith::CmpIOp::create(
+                  lb, ll, arith::CmpIPredicate::eq, iters[1], c);
+              Value isFirst = arith::AndIOp::create(lb, ll, reached, noneYet);
               Value first =
                   arith::SelectOp::create(lb, ll, isFirst, k, iters[1]);
               Value j = tensor::ExtractOp::create(lb, ll, order, at(row, k));
@@ -329,9 +328,11 @@ static Value lowerArgMax(OpBuilder &b, attn::ArgMaxOp op) {
 /// check) and clamped into it, so that no read leaves the source.
 static Value checkedRow(OpBuilder &b, Location l, Value row, Value rows) {
   Value zero = constIndex(b, l, 0);
-  Value ok = arith::AndIOp::create(
-      b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, row, zero),
-      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, row, rows));
+  Value atLeastZero =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, row, zero);
+  Value belowRows =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, row, rows);
+  Value ok = arith::AndIOp::create(b, l, atLeastZero, belowRows);
   cf::AssertOp::create(b, l, ok,
                        "'gather' reads a row outside its source: an index is "
                        "negative or not below the number of rows");
@@ -370,9 +371,9 @@ static Value lowerPool(OpBuilder &b, attn::PoolOp op) {
   SmallVector<Value> sizes = getSizes(b, loc, input);
   Value bs = constIndex(b, loc, blockSize);
   // The interpreter's error, as a run-time check: the blocks must tile it.
-  Value whole = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq,
-      arith::RemUIOp::create(b, loc, sizes[0], bs), constIndex(b, loc, 0));
+  Value rest = arith::RemUIOp::create(b, loc, sizes[0], bs);
+  Value whole = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rest,
+                                      constIndex(b, loc, 0));
   cf::AssertOp::create(b, loc, whole,
                        "'pool' needs a first dimension that is a multiple of " +
                            std::to_string(blockSize));

@@ -160,6 +160,22 @@ private:
   }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  // The conjunction and disjunction of values built by the caller in a
+  // braced list. The list's elements are built in order, which a call's
+  // arguments are not (GCC and clang order them differently), so the IR is
+  // the same whichever compiler built attnc.
+  Value andAll(ArrayRef<Value> xs) {
+    Value r = xs.front();
+    for (Value x : xs.drop_front())
+      r = andI(r, x);
+    return r;
+  }
+  Value orAll(ArrayRef<Value> xs) {
+    Value r = xs.front();
+    for (Value x : xs.drop_front())
+      r = orI(r, x);
+    return r;
+  }
   Value notI(Value x) {
     return arith::XOrIOp::create(b, loc, x, constBool(true));
   }
@@ -322,8 +338,8 @@ private:
     auto xorI = [&](Value p, Value q) {
       return arith::XOrIOp::create(b, loc, p, q);
     };
-    Value t = sub ? andI(xorI(x64, y64), xorI(x64, r64))
-                  : andI(xorI(x64, r64), xorI(y64, r64));
+    Value t = sub ? andAll({xorI(x64, y64), xorI(x64, r64)})
+                  : andAll({xorI(x64, r64), xorI(y64, r64)});
     Value zero = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
     assume(cmp(arith::CmpIPredicate::sge, t, zero));
     return r;
@@ -333,7 +349,8 @@ private:
   Value mul(Value x, Value y, bool checked) {
     if (!checked)
       return arith::MulIOp::create(b, loc, x, y);
-    auto ext = arith::MulSIExtendedOp::create(b, loc, toI64(x), toI64(y));
+    Value x64 = toI64(x), y64 = toI64(y);
+    auto ext = arith::MulSIExtendedOp::create(b, loc, x64, y64);
     Value c63 = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 63);
     Value sign = arith::ShRSIOp::create(b, loc, ext.getLow(), c63);
     assume(cmp(arith::CmpIPredicate::eq, ext.getHigh(), sign));
@@ -384,11 +401,11 @@ private:
     case P::eq:
     case P::ne: {
       // Equal everywhere: both are the same single point.
-      Value mustEq =
-          andI(andI(cmp(P::eq, x->lo, x->hi), cmp(P::eq, y->lo, y->hi)),
-               cmp(P::eq, x->lo, y->lo));
+      Value mustEq = andAll({cmp(P::eq, x->lo, x->hi), cmp(P::eq, y->lo, y->hi),
+                             cmp(P::eq, x->lo, y->lo)});
       // Equal somewhere: the ranges overlap.
-      Value mayEq = andI(cmp(P::sle, x->lo, y->hi), cmp(P::sle, y->lo, x->hi));
+      Value mayEq =
+          andAll({cmp(P::sle, x->lo, y->hi), cmp(P::sle, y->lo, x->hi)});
       t = op.getPredicate() == P::eq ? Truth{mustEq, mayEq}
                                      : Truth{notI(mayEq), notI(mustEq)};
       break;
@@ -413,8 +430,8 @@ private:
     }
     using P = arith::CmpFPredicate;
     auto mustEqual = [&] {
-      return andI(andI(cmpF(P::OEQ, x->lo, x->hi), cmpF(P::OEQ, y->lo, y->hi)),
-                  cmpF(P::OEQ, x->lo, y->lo));
+      return andAll({cmpF(P::OEQ, x->lo, x->hi), cmpF(P::OEQ, y->lo, y->hi),
+                     cmpF(P::OEQ, x->lo, y->lo)});
     };
     Truth t;
     switch (op.getPredicate()) {
@@ -437,11 +454,11 @@ private:
     case P::OEQ:
     case P::UEQ:
       t = {mustEqual(),
-           andI(cmpF(P::ULE, x->lo, y->hi), cmpF(P::ULE, y->lo, x->hi))};
+           andAll({cmpF(P::ULE, x->lo, y->hi), cmpF(P::ULE, y->lo, x->hi)})};
       break;
     case P::ONE:
     case P::UNE:
-      t = {orI(cmpF(P::OLT, x->hi, y->lo), cmpF(P::OLT, y->hi, x->lo)),
+      t = {orAll({cmpF(P::OLT, x->hi, y->lo), cmpF(P::OLT, y->hi, x->lo)}),
            notI(mustEqual())};
       break;
     default:
@@ -479,16 +496,16 @@ private:
       Value dim = tensorType.isDynamicDim(d)
                       ? tensor::DimOp::create(b, loc, tensor, d).getResult()
                       : constIndex(tensorType.getDimSize(d));
-      ok = andI(ok,
-                andI(cmp(P::sge, range.lo, zero), cmp(P::slt, range.hi, dim)));
+      ok =
+          andAll({ok, cmp(P::sge, range.lo, zero), cmp(P::slt, range.hi, dim)});
       if (range.isPoint())
         continue;
       // Each extent and each partial volume is at most maxVolume where ok,
       // so that the products cannot wrap.
       Value extent = arith::AddIOp::create(
           b, loc, arith::SubIOp::create(b, loc, range.hi, range.lo), one);
-      ok = andI(ok, andI(cmp(P::sle, range.lo, range.hi),
-                         cmp(P::sle, extent, maxVolume)));
+      ok = andAll({ok, cmp(P::sle, range.lo, range.hi),
+                   cmp(P::sle, extent, maxVolume)});
       volume = arith::MulIOp::create(b, loc, volume, extent);
       ok = andI(ok, cmp(P::sle, volume, maxVolume));
     }
@@ -604,9 +621,9 @@ private:
       } else if (auto s = dyn_cast<arith::SelectOp>(op)) {
         Truth c = getTruth(s.getCondition());
         Truth x = getTruth(s.getTrueValue()), y = getTruth(s.getFalseValue());
-        Value must = orI(orI(andI(c.must, x.must), andI(notI(c.may), y.must)),
-                         andI(x.must, y.must));
-        Value may = orI(andI(c.may, x.may), andI(notI(c.must), y.may));
+        Value must = orAll({andI(c.must, x.must), andI(notI(c.may), y.must),
+                            andI(x.must, y.must)});
+        Value may = orAll({andI(c.may, x.may), andI(notI(c.must), y.may)});
         truths[result] = {must, may};
       }
       return;
@@ -650,8 +667,10 @@ private:
         Value p[] = {mul(x->lo, y->lo, checked64), mul(x->lo, y->hi, checked64),
                      mul(x->hi, y->lo, checked64),
                      mul(x->hi, y->hi, checked64)};
-        range = {minI(minI(p[0], p[1]), minI(p[2], p[3])),
-                 maxI(maxI(p[0], p[1]), maxI(p[2], p[3]))};
+        Value lo01 = minI(p[0], p[1]), lo23 = minI(p[2], p[3]);
+        Value lo = minI(lo01, lo23);
+        Value hi01 = maxI(p[0], p[1]), hi23 = maxI(p[2], p[3]);
+        range = {lo, maxI(hi01, hi23)};
       }
     } else if (isa<arith::MinSIOp, arith::MaxSIOp>(op)) {
       std::optional<Interval> x = operand(0), y = operand(1);

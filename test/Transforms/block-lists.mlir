@@ -33,8 +33,8 @@
 //   CHECK-DAG:       %[[KLOI:.*]] = arith.index_cast %[[KLO]] : i32 to index
 //   CHECK-DAG:       %[[KHII:.*]] = arith.index_cast %[[KHI]] : i32 to index
 //       CHECK:       arith.cmpi eq, %[[QLOI]], %[[KLOI]] : index
-//       CHECK:       arith.cmpi sle, %[[KLOI]], %[[QHII]] : index
 //       CHECK:       arith.cmpi sle, %[[QLOI]], %[[KHII]] : index
+//       CHECK:       arith.cmpi sle, %[[KLOI]], %[[QHII]] : index
 //       CHECK:       scf.if
 //       CHECK:         scf.if
 //       CHECK:         } else {
@@ -172,8 +172,8 @@ func.func @per_head(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>,
 //       CHECK:       %[[KLO:.*]] = memref.load %{{.*}} : memref<1x1x?xf32>
 //       CHECK:       %[[KHI:.*]] = memref.load %{{.*}} : memref<1x1x?xf32>
 //       CHECK:       arith.cmpf oeq, %[[QR]]#0, %[[KLO]] : f32
-//       CHECK:       arith.cmpf ule, %[[KLO]], %[[QR]]#1 : f32
 //       CHECK:       arith.cmpf ule, %[[QR]]#0, %[[KHI]] : f32
+//       CHECK:       arith.cmpf ule, %[[KLO]], %[[QR]]#1 : f32
 func.func @float_ids(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>,
                      %v: tensor<1x1x?x16xf32>, %doc: tensor<?xf32>) -> tensor<1x1x?x16xf32> {
   %o = attn.attention softmax ins(%q, %k, %v : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>) -> tensor<1x1x?x16xf32>

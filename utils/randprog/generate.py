@@ -46,9 +46,10 @@ The programs are kept numerically tame so that a float32 back end can
 match the float64 interpreter to a relative 1e-4: recurrences are
 contractive or bounded (decays and gates in (0, 1), l2-normalized delta-rule
 keys, RNN weights scaled by 0.3/sqrt(D)), `sum` normalizers get positive
-scores, divisions and logarithms get arguments bounded away from 0, and
-discontinuous operations (comparisons, floor, argmax) read only inputs,
-never computed values that float rounding could move across a threshold.
+scores of bounded arguments (no float32 underflow), divisions and
+logarithms get arguments bounded away from 0, and discontinuous
+operations (comparisons, floor, argmax) read only inputs, never computed
+values that float rounding could move across a threshold.
 
   utils/randprog/generate.py --seed 7            # one program on stdout
   utils/randprog/generate.py --seed 7 --count 5 --out DIR
@@ -401,9 +402,18 @@ class FnGen:
         norm = rng.choice(["softmax", "softmax", "default", "sigmoid", "sigmoidb", "sum", "none"])
         qi, kj = self.sub(q.name, "i"), self.sub(k.name, "j")
         if norm == "sum":
-            score = "dot(%s, %s)" % (self.phi(qi, True), self.phi(kj, True))
+            # Positive features of computed tensors get a bounded argument:
+            # elu(x) + 1 and exp(x) of a large negative x underflow float32,
+            # and a sum of such weights keeps few digits (seed 4003475).
+            params = {n for n, _ in self.params}
+            bq = qi if q.name in params else "tanh(%s)" % qi
+            bk = kj if k.name in params else "tanh(%s)" % kj
+            score = "dot(%s, %s)" % (self.phi(bq, True), self.phi(bk, True))
             if rng.random() < 0.3:
-                score = "sigmoid(dot(%s, %s) / sqrt(D))" % (qi, kj)
+                # A bounded argument: sigmoid of a dot of large computed
+                # features underflows float32 (below 1e-38 at -87), and a
+                # sum of such weights keeps few digits (seed 4001396).
+                score = "sigmoid(4.0 * tanh(dot(%s, %s) / sqrt(D)))" % (qi, kj)
         else:
             score = "dot(%s, %s)" % (self.phi(qi, False), self.phi(kj, False))
             r = rng.random()
@@ -443,7 +453,11 @@ class FnGen:
             if gs:
                 value = "%s * %s" % (value, self.sub(rng.choice(gs).name, "j"))
         elif r < 0.4:
-            value = "%s * float(j - i)" % value if rng.random() < 0.5 else \
+            # Scaled by 1/N: unscaled, the result grows with N and cancels
+            # (the weights' signed sum of j - i), and a tanh of it then loses
+            # float32's relative precision near zero (seed 3002696 was a
+            # mismatch of 1.07e-4 from rounding alone).
+            value = "%s * float(j - i) / N" % value if rng.random() < 0.5 else \
                 "%s + %s" % (value, value)
         name = self.fresh()
         self.emit_line("%s = attend j < %s {" % (self.lhs(name, "i", "N"), L))
@@ -521,7 +535,9 @@ class FnGen:
             return "exp(-softplus(%s))" % self.sub(self.param("a", "N", ()), t)
         if r < 0.8:
             return "sigmoid(%s)" % self.sub(self.param("a", "N", ()), t)
-        return "1.0 - 0.5 * %s" % self.sub(self.param("beta", "N", ()), t)
+        # Parenthesized: callers write "%s * h" (seed 4001380 read
+        # 1.0 - 0.5 * beta * h, not contractive, and cancelled to 0).
+        return "(1.0 - 0.5 * %s)" % self.sub(self.param("beta", "N", ()), t)
 
     def st_scan_linear(self):
         rng = self.rng

@@ -89,6 +89,9 @@ def signature_of(output):
 
 
 def run_attnc(attnc, argv, timeout, cwd):
+    # A relative path (--attnc build/bin/attnc) is the caller's, not cwd's.
+    if os.sep in attnc:
+        attnc = os.path.abspath(attnc)
     t0 = time.time()
     try:
         p = subprocess.run([attnc] + argv, cwd=cwd, stdout=subprocess.PIPE,

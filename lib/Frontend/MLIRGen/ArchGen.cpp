@@ -904,9 +904,9 @@ Value ArchGen::activation(const std::string &name, Value x, mlir::Location ml) {
           // 1 / (1 + exp(-t))
           Value e =
               mlir::math::ExpOp::create(nb, nl, NegFOp::create(nb, nl, t));
-          return DivFOp::create(nb, nl, c(1.0),
-                                AddFOp::create(nb, nl, c(1.0), e))
-              .getResult();
+          Value one = c(1.0);
+          Value den = AddFOp::create(nb, nl, c(1.0), e);
+          return DivFOp::create(nb, nl, one, den).getResult();
         };
         if (name == "relu")
           return MaximumFOp::create(nb, nl, v, c(0.0)).getResult();
@@ -926,9 +926,9 @@ Value ArchGen::activation(const std::string &name, Value x, mlir::Location ml) {
         // x / 2 * (1 + erf(x / sqrt(2)))
         Value erf = mlir::math::ErfOp::create(
             nb, nl, MulFOp::create(nb, nl, v, c(1.0 / std::sqrt(2.0))));
-        return MulFOp::create(nb, nl, MulFOp::create(nb, nl, v, c(0.5)),
-                              AddFOp::create(nb, nl, c(1.0), erf))
-            .getResult();
+        Value half = MulFOp::create(nb, nl, v, c(0.5));
+        Value onePlusErf = AddFOp::create(nb, nl, c(1.0), erf);
+        return MulFOp::create(nb, nl, half, onePlusErf).getResult();
       });
 }
 
@@ -978,8 +978,8 @@ Value ArchGen::sinusoid(Value x, mlir::Location ml) {
     return UIToFPOp::create(nb, nl, elem, i).getResult();
   };
   // -ln(10000) / F, once.
-  Value rate = DivFOp::create(b, ml, lgen::scalar(b, ml, elem, -std::log(1e4)),
-                              toFloat(b, ml, width));
+  Value minusLog = lgen::scalar(b, ml, elem, -std::log(1e4));
+  Value rate = DivFOp::create(b, ml, minusLog, toFloat(b, ml, width));
   Value init = lgen::empty(b, ml, sizes, elem);
   return lgen::mapInto(
       b, ml, {x}, {lgen::identityMap(ctx, rank)}, init,
@@ -1001,9 +1001,9 @@ Value ArchGen::sinusoid(Value x, mlir::Location ml) {
         Value angle = MulFOp::create(nb, nl, toFloat(nb, nl, p), w);
         Value isOdd = CmpIOp::create(nb, nl, CmpIPredicate::ne, odd,
                                      ConstantIndexOp::create(nb, nl, 0));
-        Value pe = SelectOp::create(nb, nl, isOdd,
-                                    mlir::math::CosOp::create(nb, nl, angle),
-                                    mlir::math::SinOp::create(nb, nl, angle));
+        Value cos = mlir::math::CosOp::create(nb, nl, angle);
+        Value sin = mlir::math::SinOp::create(nb, nl, angle);
+        Value pe = SelectOp::create(nb, nl, isOdd, cos, sin);
         return AddFOp::create(nb, nl, a[0], pe).getResult();
       });
 }

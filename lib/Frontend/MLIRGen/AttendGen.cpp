@@ -941,7 +941,8 @@ mlir::Value AttendLowering::runUnfused() {
       return {};
     biasValue = g.coerce(biasValue, elem, loc(*bias));
   }
-  auto loop = mlir::scf::ForOp::create(b, l, cIdx(0), numKeys, cIdx(1),
+  mlir::Value first = cIdx(0), step = cIdx(1);
+  auto loop = mlir::scf::ForOp::create(b, l, first, numKeys, step,
                                        mlir::ValueRange{negInf, zero, acc0});
   {
     mlir::OpBuilder::InsertionGuard inner(b);
@@ -981,8 +982,9 @@ mlir::Value AttendLowering::runUnfused() {
           biasValue ? arith::AddFOp::create(b, l, s, biasValue).getResult() : s;
       mlir::Value e =
           mlir::math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
-      p = arith::DivFOp::create(b, l, cF(1.0),
-                                arith::AddFOp::create(b, l, cF(1.0), e));
+      mlir::Value one = cF(1.0);
+      mlir::Value den = arith::AddFOp::create(b, l, cF(1.0), e);
+      p = arith::DivFOp::create(b, l, one, den);
     } else {
       p = s;
       sum = arith::AddFOp::create(b, l, sum, p);

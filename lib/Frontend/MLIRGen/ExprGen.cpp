@@ -318,12 +318,12 @@ mlir::Value FnGen::boundedIndex(const SubscriptExpr &e, size_t k,
   mlir::Value zero = mlir::arith::ConstantIndexOp::create(builder, l, 0);
   mlir::Value one = mlir::arith::ConstantIndexOp::create(builder, l, 1);
   if (check) {
-    mlir::Value ok = mlir::arith::AndIOp::create(
-        builder, l,
-        mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::sge,
-                                    index, zero),
-        mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::slt,
-                                    index, size));
+    mlir::Value atLeastZero = mlir::arith::CmpIOp::create(
+        builder, l, mlir::arith::CmpIPredicate::sge, index, zero);
+    mlir::Value belowSize = mlir::arith::CmpIOp::create(
+        builder, l, mlir::arith::CmpIPredicate::slt, index, size);
+    mlir::Value ok =
+        mlir::arith::AndIOp::create(builder, l, atLeastZero, belowSize);
     std::string sizeText = k < e.base->type->getShape().size()
                                ? e.base->type->getShape()[k].str()
                                : std::string("?");
@@ -372,13 +372,14 @@ mlir::Value FnGen::safeDivisor(const BinaryExpr &e, mlir::Value x,
   mlir::Value zero = constant(llvm::APInt(width, 0));
   mlir::Value isZero = mlir::arith::CmpIOp::create(
       builder, l, mlir::arith::CmpIPredicate::eq, y, zero);
-  mlir::Value overflows = mlir::arith::AndIOp::create(
-      builder, l,
-      mlir::arith::CmpIOp::create(
-          builder, l, mlir::arith::CmpIPredicate::eq, x,
-          constant(llvm::APInt::getSignedMinValue(width))),
+  mlir::Value xIsMin = mlir::arith::CmpIOp::create(
+      builder, l, mlir::arith::CmpIPredicate::eq, x,
+      constant(llvm::APInt::getSignedMinValue(width)));
+  mlir::Value yIsMinusOne =
       mlir::arith::CmpIOp::create(builder, l, mlir::arith::CmpIPredicate::eq, y,
-                                  constant(llvm::APInt::getAllOnes(width))));
+                                  constant(llvm::APInt::getAllOnes(width)));
+  mlir::Value overflows =
+      mlir::arith::AndIOp::create(builder, l, xIsMin, yIsMinusOne);
   mlir::Value bad = mlir::arith::OrIOp::create(builder, l, isZero, overflows);
   mlir::Value ok = mlir::arith::XOrIOp::create(
       builder, l, bad,
@@ -403,12 +404,11 @@ mlir::Value FnGen::checkedFloatToInt(const CallExpr &e, mlir::Value x,
                                            builder.getFloatAttr(fty, v));
   };
   // Ordered comparisons: false for NaN.
-  mlir::Value ok = mlir::arith::AndIOp::create(
-      builder, l,
-      mlir::arith::CmpFOp::create(builder, l, mlir::arith::CmpFPredicate::OGE,
-                                  x, fconst(-bound)),
-      mlir::arith::CmpFOp::create(builder, l, mlir::arith::CmpFPredicate::OLT,
-                                  x, fconst(bound)));
+  mlir::Value aboveLow = mlir::arith::CmpFOp::create(
+      builder, l, mlir::arith::CmpFPredicate::OGE, x, fconst(-bound));
+  mlir::Value belowHigh = mlir::arith::CmpFOp::create(
+      builder, l, mlir::arith::CmpFPredicate::OLT, x, fconst(bound));
+  mlir::Value ok = mlir::arith::AndIOp::create(builder, l, aboveLow, belowHigh);
   checkUnlessGuarded(ok, l,
                      "'" + show(e) + "' of a value that is NaN or outside i" +
                          std::to_string(to.getWidth()));
@@ -587,10 +587,11 @@ mlir::Value FnGen::applyScalar(const Expr &node,
 
   auto &call = llvm::cast<CallExpr>(node);
   const std::string &f = call.callee;
-  if (f == "where")
-    return mlir::arith::SelectOp::create(
-        builder, l, coerce(ops[0], builder.getI1Type(), l),
-        coerce(ops[1], t, l), coerce(ops[2], t, l));
+  if (f == "where") {
+    mlir::Value cond = coerce(ops[0], builder.getI1Type(), l);
+    mlir::Value x = coerce(ops[1], t, l), y = coerce(ops[2], t, l);
+    return mlir::arith::SelectOp::create(builder, l, cond, x, y);
+  }
   if (f == "min" || f == "max") {
     mlir::Value x = coerce(ops[0], t, l), y = coerce(ops[1], t, l);
     if (isFloatT)
@@ -653,9 +654,21 @@ mlir::Value FnGen::applyScalar(const Expr &node,
     return sigmoid(x);
   if (f == "silu")
     return mlir::arith::MulFOp::create(builder, l, x, sigmoid(x));
-  if (f == "softplus") // log(1 + exp(x))
-    return mlir::math::Log1pOp::create(
-        builder, l, mlir::math::ExpOp::create(builder, l, x));
+  if (f == "softplus") {
+    // log(1 + exp(x)) as x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)): the
+    // direct form's exp overflows to inf in f32 for x > 88, where
+    // softplus(x) is about x. Selects rather than max and abs, so that the
+    // derivative at 0 is the true 1/2 (attn-differentiate).
+    mlir::Value pos = mlir::arith::CmpFOp::create(
+        builder, l, mlir::arith::CmpFPredicate::OGT, x, fconst(0.0));
+    mlir::Value negX = mlir::arith::NegFOp::create(builder, l, x);
+    mlir::Value negAbs =
+        mlir::arith::SelectOp::create(builder, l, pos, negX, x);
+    mlir::Value e = mlir::math::ExpOp::create(builder, l, negAbs);
+    mlir::Value tail = mlir::math::Log1pOp::create(builder, l, e);
+    mlir::Value sum = mlir::arith::AddFOp::create(builder, l, x, tail);
+    return mlir::arith::SelectOp::create(builder, l, pos, sum, tail);
+  }
   if (f == "elu") { // x > 0 ? x : exp(x) - 1
     mlir::Value pos = mlir::arith::CmpFOp::create(
         builder, l, mlir::arith::CmpFPredicate::OGT, x, fconst(0.0));
@@ -1057,8 +1070,8 @@ mlir::Value FnGen::genBuiltin(const CallExpr &call, const Env &env) {
               b, bl, args[0], mlir::ValueRange{idx[0]});
           mlir::Value y = mlir::tensor::ExtractOp::create(
               b, bl, args[1], mlir::ValueRange{idx[1]});
-          mlir::Value p = mlir::arith::MulFOp::create(
-              b, bl, coerce(x, elem, bl), coerce(y, elem, bl));
+          mlir::Value xe = coerce(x, elem, bl), ye = coerce(y, elem, bl);
+          mlir::Value p = mlir::arith::MulFOp::create(b, bl, xe, ye);
           mlir::tensor::YieldOp::create(b, bl, p);
         });
   }
