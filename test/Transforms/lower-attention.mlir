@@ -33,6 +33,18 @@
 //       CHECK:             arith.cmpi sle, %{{.*}}, %{{.*}} : vector<16xindex>
 //       CHECK:             arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
 //       CHECK:             vector.reduction <maxnumf>
+// A removed key's weight is 0, and 0 * v is NaN for an inf or NaN value v:
+// partial tiles check their values once (sum of v * 0, no fast-math flags),
+// and only a tile that holds one selects on every weight.
+//       CHECK:             %[[VSUM:.*]] = vector.reduction <add>, %{{[0-9]+}} : vector<16xf32> into f32
+//       CHECK:             %[[FINITE:.*]] = arith.cmpf ord, %[[VSUM]], %[[VSUM]]
+//       CHECK:             scf.if %[[FINITE]] {
+//   CHECK-NOT:               arith.cmpf une
+//       CHECK:               vector.fma
+//       CHECK:             } else {
+//       CHECK:               %[[KEPT:.*]] = arith.cmpf une
+//       CHECK:               %[[FMA:.*]] = vector.fma
+//       CHECK:               arith.select %[[KEPT]], %[[FMA]], %{{.*}} : vector<16xf32>
 //       CHECK:   bufferization.to_tensor %[[OUT]] restrict writable
 // TILES-LABEL: func.func @causal
 //       TILES:   arith.muli %{{.*}}, %c16
