@@ -35,15 +35,19 @@ def _namespace():
     return _library
 
 
-def _below_autograd(call):
-    """Runs `call` with the Autograd dispatch keys excluded (torch 1.13's
-    guard is a plain object, torch 2's a context manager)."""
+# torch 2's guard is a context manager; torch 1.13's a plain object that
+# holds the exclusion while it lives. Decided once: it is on every call.
+_GUARD_IS_CONTEXT = hasattr(torch._C._AutoDispatchBelowAutograd, "__enter__")
+
+
+def _below_autograd(op, args):
+    """Calls op(*args) with the Autograd dispatch keys excluded."""
+    if _GUARD_IS_CONTEXT:
+        with torch._C._AutoDispatchBelowAutograd():
+            return op(*args)
     guard = torch._C._AutoDispatchBelowAutograd()
-    if hasattr(guard, "__enter__"):
-        with guard:
-            return call()
     try:
-        return call()
+        return op(*args)
     finally:
         del guard
 
@@ -109,11 +113,11 @@ def as_op(entry, name=None):
             raise AttncError("not supported yet: the backward of attnc::%s "
                              "(call it under torch.no_grad(), or on "
                              "tensors that do not require grad)" % name)
-        op = getattr(torch.ops.attnc, name)
-        return _below_autograd(lambda: op(*args))
+        return _below_autograd(op, args)
 
     library.impl(name, cpu_kernel, "CPU")
     library.impl(name, meta_kernel, "Meta")
     library.impl(name, autograd_kernel, "Autograd")
     _registered[name] = entry
-    return getattr(torch.ops.attnc, name)
+    op = getattr(torch.ops.attnc, name)
+    return op
