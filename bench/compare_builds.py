@@ -56,27 +56,25 @@ def main():
     failed = False
     for name in a.only or WORKLOADS:
         path, entry, sizes = WORKLOADS[name]
-        for sets in sizes:
-            for t in a.threads:
-                times = {label: [] for label, _ in builds}
+        for sets, t in ((sets, t) for sets in sizes for t in a.threads):
+            cmd = ["bench", path, "--entry", entry, "--threads", str(t), "--repeat", str(a.repeat),
+                   "--json"] + [x for k, v in sets.items() for x in ("--set", "%s=%s" % (k, v))]
+            times = {label: [] for label, _ in builds}
+            try:
                 for r in range(a.rounds):
                     for label, binary in builds if r % 2 == 0 else builds[::-1]:
-                        cmd = [binary, "bench", path, "--entry", entry, "--threads", str(t),
-                               "--repeat", str(a.repeat), "--json"]
-                        for k, v in sets.items():
-                            cmd += ["--set", "%s=%s" % (k, v)]
-                        recs, err = run_json(cmd, a.timeout, env)
+                        recs, err = run_json([binary] + cmd, a.timeout, env)
                         if err:
-                            print("%s %s: %s" % (label, " ".join(cmd), err), file=sys.stderr)
-                            failed = True
-                            break
+                            raise RuntimeError("%s %s: %s" % (label, " ".join([binary] + cmd), err))
                         times[label].append(recs[0]["median_s"])
-                if any(len(v) < a.rounds for v in times.values()):
-                    continue
-                base, cand = (statistics.median(times[label]) for label, _ in builds)
-                label = "%s %s" % (entry, " ".join("%s=%s" % kv for kv in sets.items() if kv[0] != "B"))
-                print("| %s | %d | %.2f | %.2f | %.3f |" % (label, t, base * 1e3, cand * 1e3, cand / base),
-                      flush=True)
+            except RuntimeError as e:
+                print(e, file=sys.stderr)
+                failed = True
+                continue
+            base, cand = (statistics.median(times[label]) for label, _ in builds)
+            row = "%s %s" % (entry, " ".join("%s=%s" % kv for kv in sets.items() if kv[0] != "B"))
+            print("| %s | %d | %.2f | %.2f | %.3f |" % (row, t, base * 1e3, cand * 1e3, cand / base),
+                  flush=True)
     sys.exit(1 if failed else 0)
 
 
