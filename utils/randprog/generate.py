@@ -45,9 +45,12 @@ output is a pure function of the seed.
 The programs are kept numerically tame so that a float32 back end can
 match the float64 interpreter to a relative 1e-4: recurrences are
 contractive or bounded (decays and gates in (0, 1), l2-normalized delta-rule
-keys, RNN weights scaled by 0.3/sqrt(D)), `sum` normalizers get positive
-scores of bounded arguments (no float32 underflow), divisions and
-logarithms get arguments bounded away from 0, and discontinuous
+keys, RNN weights scaled by 0.3/sqrt(D)), `sum` normalizers and
+normalizer states get positive features of bounded arguments (no float32
+underflow to 0 / 0), sigmoid normalizers of computed tensors get a score
+cap of at most 20 (no weights below float32's normal range), no sum reads
+features that sum to 0 exactly (layernorm), divisions and logarithms get
+arguments bounded away from 0, and discontinuous
 operations (comparisons, floor, argmax) read only inputs, never computed
 values that float rounding could move across a threshold.
 
@@ -86,15 +89,18 @@ class Tensor:
 
     pos: the sequence dimension ('N', 'M') or None; feat: a tuple of
     trailing feature dims ('D', 'E'); unit: values in (0, 1); positive:
-    values > 0."""
+    values > 0; centered: the features sum to 0 exactly (layernorm,
+    x - mean(x)), so a float32 sum of them is rounding noise alone."""
 
-    def __init__(self, name, pos, feat, unit=False, positive=False, dtype="f32"):
+    def __init__(self, name, pos, feat, unit=False, positive=False, dtype="f32",
+                 centered=False):
         self.name = name
         self.pos = pos
         self.feat = tuple(feat)
         self.unit = unit
         self.positive = positive
         self.dtype = dtype
+        self.centered = centered
 
     def kind(self):
         return (self.pos, self.feat)
@@ -294,8 +300,11 @@ class FnGen:
         x = self.sub(t.name, "n")
         r = rng.random()
         outf = f
+        centered = False
         if r < 0.45:
-            ex = "%s(%s)" % (rng.choice(["softmax", "layernorm", "rmsnorm", "l2norm"]), x)
+            fn = rng.choice(["softmax", "layernorm", "rmsnorm", "l2norm"])
+            ex = "%s(%s)" % (fn, x)
+            centered = fn == "layernorm"
         elif r < 0.7:
             outf = rng.choice(["D", "E"])
             w = self.raw_param("w%s%s" % (outf, f), "f32[%s, %s]" % (outf, f))
@@ -305,11 +314,12 @@ class FnGen:
                 ex = "%s(%s)" % (rng.choice(["silu", "tanh", "gelu"]), ex)
         elif r < 0.85:
             ex = "%s - mean(%s)" % (x, x)
+            centered = True
         else:
             ex = "%s / (1.0 + sum(%s * %s))" % (x, x, x)
         name = self.fresh()
         self.emit_line("%s = %s" % (self.lhs(name, "n", pos), ex))
-        self.define(Tensor(name, pos, (outf,)))
+        self.define(Tensor(name, pos, (outf,), centered=centered))
 
     def st_reduce(self):
         rng = self.rng
@@ -389,6 +399,15 @@ class FnGen:
                 "elu1": "elu(%s) + 1" % x, "sigmoid": "sigmoid(%s)" % x,
                 "exp": "exp(0.5 * %s)" % x, "sq1": "1.0 + %s ^ 2" % x}[choice]
 
+    def bounded(self, tensor, ex):
+        """ex, a read of tensor, bounded when tensor is computed: parameters
+        are standard normal, but a computed tensor can be large, and a
+        positive feature of a large negative value (elu(x) + 1, exp(x))
+        underflows float32 or of a large positive one overflows it."""
+        if tensor.name in {n for n, _ in self.params}:
+            return ex
+        return "tanh(%s)" % ex
+
     def st_attend(self):
         rng = self.rng
         L = "M" if self.cross else "N"
@@ -405,10 +424,8 @@ class FnGen:
             # Positive features of computed tensors get a bounded argument:
             # elu(x) + 1 and exp(x) of a large negative x underflow float32,
             # and a sum of such weights keeps few digits (seed 4003475).
-            params = {n for n, _ in self.params}
-            bq = qi if q.name in params else "tanh(%s)" % qi
-            bk = kj if k.name in params else "tanh(%s)" % kj
-            score = "dot(%s, %s)" % (self.phi(bq, True), self.phi(bk, True))
+            score = "dot(%s, %s)" % (self.phi(self.bounded(q, qi), True),
+                                     self.phi(self.bounded(k, kj), True))
             if rng.random() < 0.3:
                 # A bounded argument: sigmoid of a dot of large computed
                 # features underflows float32 (below 1e-38 at -87), and a
@@ -434,13 +451,20 @@ class FnGen:
             if rng.random() < 0.2:
                 b = self.raw_param("sbias", "f32[N, %s]" % L)
                 terms.append("%s[i, j]" % b)
+            params = {n for n, _ in self.params}
+            computed = q.name not in params or k.name not in params
             if rng.random() < 0.15:
                 kb = self.of_kind(L, ())
                 if kb:
-                    terms.append(self.sub(rng.choice(kb).name, "j"))
+                    b = rng.choice(kb)
+                    terms.append(self.sub(b.name, "j"))
+                    computed = computed or b.name not in params
             if terms:
                 score = " + ".join([score] + terms)
-            if rng.random() < 0.2:
+            # A sigmoid of a large negative score of computed tensors is
+            # below float32's normal range (9e-41 against 0, seed 6003308):
+            # such scores get a cap of at most 20.
+            if (norm.startswith("sigmoid") and computed) or rng.random() < 0.2:
                 cap = flit(rng, 1, 20)
                 score = "%s * tanh((%s) / %s)" % (cap, score, cap)
         mask = self.mask(L)
@@ -568,13 +592,13 @@ class FnGen:
                 body.append("qt = l2norm(%s)" % qt)
                 qt = "qt"
         elif rng.random() < 0.5 or positive:
-            body.append("kt = %s" % self.phi(kt, positive))
+            # A normalizer divides by dot(z, qt): its positive features need
+            # bounded arguments, or 0 / 0 (seeds 6004524, 6005228, 6003329).
+            body.append("kt = %s" % self.phi(self.bounded(k, kt) if positive else kt, positive))
             kt = "kt"
         if not delta and (rng.random() < 0.5 or positive):
-            body.append("qt = %s" % self.phi(qt, positive))
+            body.append("qt = %s" % self.phi(self.bounded(q, qt) if positive else qt, positive))
             qt = "qt"
-        if positive:
-            pass
         decay = None
         if form in ("scalar", "normalizer") or (form == "gdelta"):
             r = rng.random()
@@ -702,7 +726,10 @@ class FnGen:
             emit = "%s + %s" % (h, h2) if rng.random() < 0.5 else "%s * %s" % (h, h2)
         elif form == "scalar":
             states = ["state %s: f32[1] = 0" % h]
-            body.append("%s = %s * %s + tanh(sum(%s))" % (h, self.unit_seq(t), h, xt))
+            # The sum of a centered x is 0 up to rounding, and the state
+            # then accumulates float32 noise alone (seed 6004370).
+            total = "mean(%s * %s)" % (xt, xt) if x.centered else "sum(%s)" % xt
+            body.append("%s = %s * %s + tanh(%s)" % (h, self.unit_seq(t), h, total))
             emit = "%s[0] * %s" % (h, xt)
         elif form == "shift":
             states = ["state %s: f32[%s] = 0" % (h, f)]
