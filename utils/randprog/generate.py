@@ -49,7 +49,8 @@ keys, RNN weights scaled by 0.3/sqrt(D)), `sum` normalizers and
 normalizer states get positive features of bounded arguments (no float32
 underflow to 0 / 0), sigmoid normalizers of computed tensors get a score
 cap of at most 20 (no weights below float32's normal range), no sum reads
-features that sum to 0 exactly (layernorm), divisions and logarithms get
+features that sum to 0 exactly (layernorm), the bounded matrix state reads bounded operands, sequence
+contractions are scaled by 1/N, divisions and logarithms get
 arguments bounded away from 0, and discontinuous
 operations (comparisons, floor, argmax) read only inputs, never computed
 values that float rounding could move across a threshold.
@@ -287,7 +288,9 @@ class FnGen:
                 ex = "(%s) - %s" % (ex, self.sub(t.name, "%s - 1 - %s" % (pos, n)))
             elif r < 0.5 and feat:
                 # a data-dependent choice on an input (never a computed value)
-                x = self.param("x", pos, feat)
+                # one x per kind (seed 7000019 reused x: f32[N, E] for D)
+                x = self.param("x" if kind == ("N", ("D",)) else "x" + pos + "".join(feat),
+                               pos, feat)
                 ex = "where(%s > 0.0, %s, %s)" % (self.sub(x, n), ex, self.sub(rng.choice(ts).name, n))
             self.emit_line("%s = %s" % (self.lhs(name, n, pos), ex))
         self.define(Tensor(name, pos, feat))
@@ -357,7 +360,10 @@ class FnGen:
             others = [w for w in cands if w.pos == pos]
             w = rng.choice(others)
             g = w.feat[0]
-            scale = "1.0 / %s" % pos if rng.random() < 0.5 else "1.0"
+            # Scaled by 1/N: unscaled, c grows with N, and x2 @ c has an
+            # absolute rounding error that a later tanh of it near 0 keeps
+            # (seed 7000788: 2.7e-4 from rounding alone).
+            scale = "1.0 / %s" % pos
             self.emit_line("%s = sum(n < %s) %s * %s * %s" % (
                 self.lhs(name, None, None, ("d < %s" % f, "e < %s" % g)), pos, scale,
                 self.sub(t.name, "n", "d"), self.sub(w.name, "n", "e")))
@@ -715,8 +721,12 @@ class FnGen:
             ks = self.of_kind("N", ("D",))
             k = rng.choice(ks)
             states = ["state %s: f32[D, %s] = 0" % (h, f)]
-            body.append("%s = %s * tanh(%s) + outer(%s, %s)" % (h, flit(rng, 0.1, 0.9), h,
-                                                                 self.sub(k.name, t), xt))
+            # Bounded operands: a state of large computed outer products
+            # makes tanh(transpose(h) @ k) a cancelling sum near 0, off by
+            # float32 rounding alone (seeds 7000732, 7000788).
+            body.append("%s = %s * tanh(%s) + outer(%s, %s)" % (
+                h, flit(rng, 0.1, 0.9), h, self.bounded(k, self.sub(k.name, t)),
+                self.bounded(x, xt)))
             emit = "tanh(transpose(%s) @ %s)" % (h, self.sub(rng.choice(ks).name, t))
         elif form == "two":
             h2 = self.fresh_state("c")

@@ -116,6 +116,30 @@ class GeneratorRanges(unittest.TestCase):
                     self.assertRegex(score, r"^score\s+[0-9.]+ \* tanh\(\(", seed)
         self.assertGreater(found, 50)
 
+    def test_bounded_state_updates_read_bounded_operands(self):
+        # h = c * tanh(h) + outer(k, x), then tanh(transpose(h) @ k): large
+        # computed operands make that a cancelling sum near 0.
+        found = 0
+        for seed, _, computed, body in self.each_fn():
+            for line in body:
+                m = re.search(r"\* tanh\(\w+\) \+ (outer\(.*\))$", line)
+                if m:
+                    found += 1
+                    self.assertEqual(unbounded_reads(m.group(1), computed), [],
+                                     "%d: %s" % (seed, line))
+        self.assertGreater(found, 50)
+
+    def test_sequence_contractions_are_scaled(self):
+        # c[d, e] = sum(n < N) x[n, d] * y[n, e] grows with N unscaled.
+        found = 0
+        for seed, text in self.programs:
+            for m in re.finditer(r"= sum\(n < (\w+)\) (.*)$", text, re.M):
+                if "d < " in text[text.rfind("\n", 0, m.start()):m.start()]:
+                    found += 1
+                    self.assertTrue(m.group(2).startswith("1.0 / %s * " % m.group(1)),
+                                    "%d: %s" % (seed, m.group(0)))
+        self.assertGreater(found, 50)
+
     def test_no_sum_of_centered_features(self):
         # The features of layernorm(x) and x - mean(x) sum to 0: a float32
         # sum of them is rounding noise, which a scan then accumulates.
