@@ -49,9 +49,9 @@ keys, RNN weights scaled by 0.3/sqrt(D)), `sum` normalizers and
 normalizer states get positive features of bounded arguments (no float32
 underflow to 0 / 0), sigmoid normalizers of computed tensors get a score
 cap of at most 20 (no weights below float32's normal range), no sum reads
-features that sum to 0 exactly (layernorm), the bounded matrix state reads bounded operands, sequence
-contractions are scaled by 1/N, divisions and logarithms get
-arguments bounded away from 0, and discontinuous
+features that sum to 0 exactly (layernorm), the bounded matrix state reads
+bounded operands, sequence contractions are scaled by 1/N, divisions and
+logarithms get arguments bounded away from 0, and discontinuous
 operations (comparisons, floor, argmax) read only inputs, never computed
 values that float rounding could move across a threshold.
 
@@ -289,8 +289,7 @@ class FnGen:
             elif r < 0.5 and feat:
                 # a data-dependent choice on an input (never a computed value)
                 # one x per kind (seed 7000019 reused x: f32[N, E] for D)
-                x = self.param("x" if kind == ("N", ("D",)) else "x" + pos + "".join(feat),
-                               pos, feat)
+                x = self.param("x%s%s" % (pos, "".join(feat)), pos, feat)
                 ex = "where(%s > 0.0, %s, %s)" % (self.sub(x, n), ex, self.sub(rng.choice(ts).name, n))
             self.emit_line("%s = %s" % (self.lhs(name, n, pos), ex))
         self.define(Tensor(name, pos, feat))
@@ -410,7 +409,7 @@ class FnGen:
         are standard normal, but a computed tensor can be large, and a
         positive feature of a large negative value (elu(x) + 1, exp(x))
         underflows float32 or of a large positive one overflows it."""
-        if tensor.name in {n for n, _ in self.params}:
+        if tensor.name in self.param_names:
             return ex
         return "tanh(%s)" % ex
 
@@ -457,14 +456,13 @@ class FnGen:
             if rng.random() < 0.2:
                 b = self.raw_param("sbias", "f32[N, %s]" % L)
                 terms.append("%s[i, j]" % b)
-            params = {n for n, _ in self.params}
-            computed = q.name not in params or k.name not in params
+            computed = q.name not in self.param_names or k.name not in self.param_names
             if rng.random() < 0.15:
                 kb = self.of_kind(L, ())
                 if kb:
                     b = rng.choice(kb)
                     terms.append(self.sub(b.name, "j"))
-                    computed = computed or b.name not in params
+                    computed = computed or b.name not in self.param_names
             if terms:
                 score = " + ".join([score] + terms)
             # A sigmoid of a large negative score of computed tensors is

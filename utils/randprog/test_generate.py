@@ -25,19 +25,15 @@ NAME = re.compile(r"\b([a-zA-Z_]\w*)\b")
 
 
 def functions(text):
-    """(parameter names, computed names, body lines) per fn of a program."""
+    """(computed names, body lines) per fn of a program with a body."""
     fns = []
-    for m in re.finditer(r"^fn \w+(?:<[^>]*>)?\(([^)]*)\)[^{\n]*\{\n(.*?)^\}", text,
-                         re.M | re.S):
-        params = set()
-        for group in re.split(r",\s*(?![^\[]*\])", m.group(1)):
-            params.update(n.strip() for n in group.split(":")[0].split(","))
-        body = m.group(2).splitlines()
+    for m in re.finditer(r"^fn [^\n]*\{\n(.*?)^\}", text, re.M | re.S):
+        body = m.group(1).splitlines()
         # Computed tensors are y1, y2, ...; m1, gam1 (per-head slopes and
         # decays) are bounded constants.
         computed = {m.group(1) for m in (re.match(r"  (y\d+)(\[[^\]]*\])? = ", line)
                                          for line in body) if m}
-        fns.append((params, computed, body))
+        fns.append((computed, body))
     return fns
 
 
@@ -68,8 +64,16 @@ class GeneratorRanges(unittest.TestCase):
 
     def each_fn(self):
         for seed, text in self.programs:
-            for params, computed, body in functions(text):
-                yield seed, params, computed - params, body
+            for computed, body in functions(text):
+                yield seed, computed, body
+
+    def attend_scores(self, normalize):
+        """(seed, computed names, score clause) of each attend whose
+        normalize clause starts with `normalize`."""
+        for seed, computed, body in self.each_fn():
+            for clauses in blocks(body, "attend"):
+                if any(c.startswith(normalize) for c in clauses):
+                    yield seed, computed, next(c for c in clauses if c.startswith("score"))
 
     def test_parses(self):
         # The checks below see every fn, or they would pass vacuously.
@@ -81,7 +85,7 @@ class GeneratorRanges(unittest.TestCase):
         # emit S @ qt / dot(z, qt): elu(x) + 1 of x < -17 is 0 in float32
         # (0 / 0), exp(0.5 * x) of a large x is inf.
         found = 0
-        for seed, _, computed, body in self.each_fn():
+        for seed, computed, body in self.each_fn():
             for clauses in blocks(body, "scan"):
                 if not any(c.startswith("state z") for c in clauses):
                     continue
@@ -93,34 +97,26 @@ class GeneratorRanges(unittest.TestCase):
 
     def test_sum_normalizer_features_are_bounded(self):
         found = 0
-        for seed, _, computed, body in self.each_fn():
-            for clauses in blocks(body, "attend"):
-                if "normalize sum" not in clauses:
-                    continue
-                score = next(c for c in clauses if c.startswith("score"))
-                if score.startswith("score dot("):
-                    found += 1
-                    self.assertEqual(unbounded_reads(score, computed), [], "%d: %s" % (seed, score))
+        for seed, computed, score in self.attend_scores("normalize sum"):
+            if score.startswith("score dot("):
+                found += 1
+                self.assertEqual(unbounded_reads(score, computed), [], "%d: %s" % (seed, score))
         self.assertGreater(found, 50)
 
     def test_sigmoid_scores_of_computed_tensors_are_capped(self):
         # sigmoid(-92) is 9e-41, below float32's normal range.
         found = 0
-        for seed, _, computed, body in self.each_fn():
-            for clauses in blocks(body, "attend"):
-                if not any(c.startswith("normalize sigmoid") for c in clauses):
-                    continue
-                score = next(c for c in clauses if c.startswith("score"))
-                if any(m.group(1) in computed for m in NAME.finditer(score)):
-                    found += 1
-                    self.assertRegex(score, r"^score\s+[0-9.]+ \* tanh\(\(", seed)
+        for seed, computed, score in self.attend_scores("normalize sigmoid"):
+            if any(m.group(1) in computed for m in NAME.finditer(score)):
+                found += 1
+                self.assertRegex(score, r"^score\s+[0-9.]+ \* tanh\(\(", seed)
         self.assertGreater(found, 50)
 
     def test_bounded_state_updates_read_bounded_operands(self):
         # h = c * tanh(h) + outer(k, x), then tanh(transpose(h) @ k): large
         # computed operands make that a cancelling sum near 0.
         found = 0
-        for seed, _, computed, body in self.each_fn():
+        for seed, computed, body in self.each_fn():
             for line in body:
                 m = re.search(r"\* tanh\(\w+\) \+ (outer\(.*\))$", line)
                 if m:
@@ -146,7 +142,7 @@ class GeneratorRanges(unittest.TestCase):
         # One seed in about 5,000 draws the sum of a centered x; it gets
         # mean(x * x) instead.
         found = 0
-        for seed, _, computed, body in self.each_fn():
+        for seed, computed, body in self.each_fn():
             centered = {re.match(r"\s*(\w+)", line).group(1) for line in body
                         if re.match(r"  \w+\[.*\] = (layernorm\(|(\w+\[[^\]]*\]) - mean\(\2\)$)",
                                     line)}
